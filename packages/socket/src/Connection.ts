@@ -1,0 +1,74 @@
+/**
+ * A `Connection` is one open, full-duplex byte stream (TCP, TLS or Unix-domain), as ReactPHP's
+ * `ConnectionInterface`, in Effect's shape: reading is a pull-based `Stream` (not pulling
+ * pauses the socket, so the peer's TCP window fills), writing waits while the write buffer is
+ * over its high-water mark, and `end` half-closes.
+ *
+ * A connection belongs to the `Scope` it was acquired in (`Connector.connect`) or to its
+ * server's scope; closing that scope closes it. `close` closes it earlier.
+ *
+ * @since 0.1.0
+ */
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type * as Sink from "effect/Sink"
+import type * as Stream from "effect/Stream"
+import type { ConnectionError } from "./SocketError.js"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId: unique symbol = Symbol.for("@effect-socket/socket/Connection")
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Connection {
+  readonly [TypeId]: TypeId
+  /**
+   * The peer's address as a URI: `tcp://127.0.0.1:8080`, `tcp://[::1]:8080`, `tls://…`,
+   * `unix:///path` (ReactPHP's `getRemoteAddress()`); `None` once the connection is closed.
+   */
+  readonly remoteAddress: Option.Option<string>
+  /** This end's address, in the same form; `None` once closed. */
+  readonly localAddress: Option.Option<string>
+  /**
+   * The bytes the peer sends, in the chunks they arrive in. It ends when the peer half-closes
+   * (FIN) and fails with a {@link ConnectionError} on a reset (`ECONNRESET`). Only pulling reads
+   * from the socket: while nobody pulls, nothing is buffered beyond one high-water mark and the
+   * peer is slowed by TCP flow control. Meant for a single consumer.
+   */
+  readonly read: Stream.Stream<Uint8Array, ConnectionError>
+  /**
+   * Writes bytes (strings as UTF-8). Completes once the data is handed to the socket and its
+   * buffer is below the high-water mark, so a loop of writes to a slow peer holds at most about
+   * one high-water mark in memory. Fails with `Closed` (`EPIPE`) after `end`/`close`, or `Write`
+   * on a socket error.
+   */
+  readonly write: (data: Uint8Array | string) => Effect.Effect<void, ConnectionError>
+  /** A sink that writes every chunk with `write`, then half-closes with `end` when the stream ends. */
+  readonly sink: Sink.Sink<void, Uint8Array, never, ConnectionError>
+  /**
+   * Half-close: flushes what was written, sends FIN, and keeps reading until the peer ends too.
+   * Idempotent.
+   */
+  readonly end: Effect.Effect<void, ConnectionError>
+  /** Closes both directions now, discarding unsent data (ReactPHP's `close()`). Idempotent. */
+  readonly close: Effect.Effect<void>
+}
+
+/**
+ * Whether `u` is a {@link Connection}.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isConnection = (u: unknown): u is Connection => typeof u === "object" && u !== null && TypeId in u

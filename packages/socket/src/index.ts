@@ -1,0 +1,24 @@
+/**
+ * @since 0.1.0
+ */
+export * as Connection from "./Connection.js"
+/**
+ * @since 0.1.0
+ */
+export * as Connector from "./Connector.js"
+/**
+ * @since 0.1.0
+ */
+export * as Resolver from "./Resolver.js"
+/**
+ * @since 0.1.0
+ */
+export * as Server from "./Server.js"
+/**
+ * @since 0.1.0
+ */
+export * as SocketError from "./SocketError.js"
+/**
+ * @since 0.1.0
+ */
+export * as SocketUri from "./SocketUri.js"
