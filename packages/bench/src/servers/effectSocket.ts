@@ -1,0 +1,39 @@
+import * as TcpServer from "@effect-socket/node/TcpServer"
+import type { Connection } from "@effect-socket/socket/Connection"
+import * as Server from "@effect-socket/socket/Server"
+import type { ConnectionError } from "@effect-socket/socket/SocketError"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { HOST } from "../protocol.js"
+import type { ServerKind } from "../protocol.js"
+import type { RunningServer, ServerImpl } from "./server.js"
+
+let accepted = 0
+
+const handlers: Record<ServerKind, (connection: Connection) => Effect.Effect<void, ConnectionError>> = {
+  discard: (connection) => Stream.runDrain(connection.read),
+  echo: (connection) => Stream.run(connection.read, connection.sink)
+}
+
+/** effect-socket: `TcpServer.make` and `Server.serve(handler)`. */
+export const effectSocketServer: ServerImpl = {
+  accepted: () => accepted,
+  listen: async (kind) => {
+    const scope = Effect.runSync(Scope.make())
+    const server = await Effect.runPromise(Scope.extend(TcpServer.make(`${HOST}:0`), scope))
+    const handler = handlers[kind]
+    const fiber = Effect.runFork(Server.serve(server, (connection) =>
+      Effect.suspend(() => {
+        accepted++
+        return handler(connection)
+      })
+    ))
+    return {
+      port: Number(server.address.slice(server.address.lastIndexOf(":") + 1)),
+      close: () => Effect.runPromise(Effect.zipRight(Fiber.interrupt(fiber), Scope.close(scope, Exit.void)))
+    } satisfies RunningServer
+  }
+}

@@ -1,0 +1,283 @@
+/**
+ * The workloads of issue 7. Each run pairs one client implementation with one server
+ * implementation, each in its own process: servers are compared against the same node:net
+ * client, clients against the same node:net server. A round runs every pair once, in an order
+ * rotated from round to round, so that drift (thermal, page cache, other load) spreads evenly.
+ */
+import type { Config } from "./config.js"
+import type { BulkResult, ConnRateResult, Impl, PingPongResult, Request, Usage } from "./protocol.js"
+import { impls } from "./protocol.js"
+import type { Metric, Table } from "./report.js"
+import type { Worker, WorkerOptions } from "./spawn.js"
+
+export interface Pool {
+  readonly servers: Record<Impl, Worker>
+  readonly clients: Record<Impl, Worker>
+  /** How to start fresh workers (the memory workload uses new processes per run). */
+  readonly spawn: (options: Omit<WorkerOptions, "taskset" | "cpu">) => Worker
+}
+
+interface Pair {
+  readonly client: Impl
+  readonly server: Impl
+}
+
+type Sample = Record<string, number>
+
+const pairsFor = (config: Config): Array<Pair> => {
+  const pairs: Array<Pair> = [{ client: "raw", server: "raw" }]
+  for (const impl of impls) {
+    if (impl === "raw") continue
+    if (config.sides.has("servers")) pairs.push({ client: "raw", server: impl })
+    if (config.sides.has("clients")) pairs.push({ client: impl, server: "raw" })
+  }
+  return pairs
+}
+
+const rotate = <A>(items: ReadonlyArray<A>, n: number): Array<A> => {
+  const k = n % items.length
+  return [...items.slice(k), ...items.slice(0, k)]
+}
+
+const progress = (text: string) => {
+  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${text}`)
+}
+
+const emptyTable = (workload: string, variant: string, side: Table["side"], metrics: ReadonlyArray<Metric>): Table => ({
+  workload,
+  variant,
+  side,
+  metrics,
+  samples: new Map()
+})
+
+/** Runs `measure` for every pair, `rounds` times, and files each sample under the side(s) it compares. */
+const runRounds = async (
+  config: Config,
+  label: string,
+  rounds: number,
+  pairs: ReadonlyArray<Pair>,
+  measure: (pair: Pair) => Promise<Sample>,
+  servers: Table,
+  clients: Table
+): Promise<Array<Table>> => {
+  for (let round = 0; round < rounds; round++) {
+    for (const pair of rotate(pairs, round)) {
+      progress(`  ${label}: round ${round + 1}/${rounds}, ${pair.client} client → ${pair.server} server`)
+      const sample = await measure(pair)
+      if (pair.client === "raw") push(servers, pair.server, sample)
+      if (pair.server === "raw") push(clients, pair.client, sample)
+    }
+  }
+  progress("")
+  return [servers, clients].filter((table) => config.sides.has(table.side))
+}
+
+const push = (table: Table, impl: Impl, sample: Sample) => {
+  const rows = table.samples.get(impl) ?? []
+  rows.push(sample)
+  table.samples.set(impl, rows)
+}
+
+const cpuMicros = (before: Usage, after: Usage) =>
+  after.cpu.user - before.cpu.user + after.cpu.system - before.cpu.system
+
+/**
+ * One run of `pair`: a fresh listening server of the given kind on the pair's server worker,
+ * the client request, and the CPU time (µs) each side's process spent meanwhile.
+ */
+const runPair = async <A>(
+  pool: Pool,
+  pair: Pair,
+  kind: "discard" | "echo",
+  request: (port: number) => Request
+): Promise<{ readonly result: A; readonly serverCpuUs: number; readonly clientCpuUs: number }> => {
+  const server = pool.servers[pair.server]
+  const client = pool.clients[pair.client]
+  const port = await server.request<number>({ op: "listen", kind })
+  try {
+    const [s0, c0] = await Promise.all([server.request<Usage>({ op: "usage" }), client.request<Usage>({ op: "usage" })])
+    const result = await client.request<A>(request(port))
+    const [s1, c1] = await Promise.all([server.request<Usage>({ op: "usage" }), client.request<Usage>({ op: "usage" })])
+    return { result, serverCpuUs: cpuMicros(s0, s1), clientCpuUs: cpuMicros(c0, c1) }
+  } finally {
+    await server.request({ op: "close", port })
+  }
+}
+
+/** The CPU column of a table: the side being compared. */
+const cpuMetric = (side: Table["side"], label: string, key: string): Metric => ({
+  key: `${side === "servers" ? "server" : "client"}${key}`,
+  label,
+  better: "lower"
+})
+
+/** 1. bulk: one connection streams `bulkBytes` to a discarding server. */
+export const bulk = (config: Config, pool: Pool): Promise<Array<Table>> => {
+  const metrics = (side: Table["side"]): Array<Metric> => [
+    { key: "mbps", label: "MB/s", better: "higher" },
+    cpuMetric(side, "CPU ms/GB", "CpuMsPerGB")
+  ]
+  const variant = `1 connection, ${config.bulkBytes / 2 ** 20} MiB in ${config.bulkChunk / 1024} KiB writes`
+  const gigabytes = config.bulkBytes / 1e9
+  return runRounds(
+    config,
+    "bulk",
+    config.rounds,
+    pairsFor(config),
+    async (pair) => {
+      const run = await runPair<BulkResult>(pool, pair, "discard", (port) => ({
+        op: "bulk",
+        port,
+        bytes: config.bulkBytes,
+        chunk: config.bulkChunk
+      }))
+      return {
+        mbps: config.bulkBytes / 1e6 / (run.result.elapsedMs / 1000),
+        serverCpuMsPerGB: run.serverCpuUs / 1000 / gigabytes,
+        clientCpuMsPerGB: run.clientCpuUs / 1000 / gigabytes
+      }
+    },
+    emptyTable("bulk", variant, "servers", metrics("servers")),
+    emptyTable("bulk", variant, "clients", metrics("clients"))
+  )
+}
+
+/** 2. ping-pong: `messageSize`-byte request/response on 1 and on `concurrency` connections. */
+export const pingPong = async (config: Config, pool: Pool): Promise<Array<Table>> => {
+  const metrics = (side: Table["side"]): Array<Metric> => [
+    { key: "rtps", label: "round trips/s", better: "higher" },
+    { key: "p50Us", label: "p50 µs", better: "lower" },
+    { key: "p99Us", label: "p99 µs", better: "lower" },
+    cpuMetric(side, "CPU µs/trip", "CpuUsPerTrip")
+  ]
+  const tables: Array<Table> = []
+  for (const connections of [1, config.concurrency]) {
+    const variant = `${connections} connection${connections === 1 ? "" : "s"}, ${config.messageSize} B messages`
+    tables.push(
+      ...(await runRounds(
+        config,
+        `ping-pong ×${connections}`,
+        config.rounds,
+        pairsFor(config),
+        async (pair) => {
+          const run = await runPair<PingPongResult>(pool, pair, "echo", (port) => ({
+            op: "pingpong",
+            port,
+            connections,
+            size: config.messageSize,
+            warmupMs: config.warmupMs,
+            durationMs: config.durationMs
+          }))
+          const { elapsedMs, p50Us, p99Us, roundTrips, total } = run.result
+          return {
+            rtps: roundTrips / (elapsedMs / 1000),
+            p50Us,
+            p99Us,
+            serverCpuUsPerTrip: run.serverCpuUs / total,
+            clientCpuUsPerTrip: run.clientCpuUs / total
+          }
+        },
+        emptyTable("pingpong", variant, "servers", metrics("servers")),
+        emptyTable("pingpong", variant, "clients", metrics("clients"))
+      ))
+    )
+  }
+  return tables
+}
+
+/** 3. connection rate: open, exchange one byte, half-close, wait for close; sequential and concurrent. */
+export const connRate = async (config: Config, pool: Pool): Promise<Array<Table>> => {
+  const metrics = (side: Table["side"]): Array<Metric> => [
+    { key: "cps", label: "conn/s", better: "higher" },
+    cpuMetric(side, "CPU µs/conn", "CpuUsPerConn")
+  ]
+  const tables: Array<Table> = []
+  for (const concurrency of [1, config.concurrency]) {
+    const variant = concurrency === 1 ? "sequential" : `${concurrency} concurrent`
+    tables.push(
+      ...(await runRounds(
+        config,
+        `connection rate ${variant}`,
+        config.rounds,
+        pairsFor(config),
+        async (pair) => {
+          const run = await runPair<ConnRateResult>(pool, pair, "echo", (port) => ({
+            op: "connrate",
+            port,
+            concurrency,
+            warmupMs: config.warmupMs,
+            durationMs: config.durationMs
+          }))
+          const { connections, elapsedMs, total } = run.result
+          return {
+            cps: connections / (elapsedMs / 1000),
+            serverCpuUsPerConn: run.serverCpuUs / total,
+            clientCpuUsPerConn: run.clientCpuUs / total
+          }
+        },
+        emptyTable("connrate", variant, "servers", metrics("servers")),
+        emptyTable("connrate", variant, "clients", metrics("clients"))
+      ))
+    )
+  }
+  return tables
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Polls the server until its handlers have started on `count` connections, or fails after 60 s. */
+const awaitAccepted = async (server: Worker, count: number) => {
+  const deadline = Date.now() + 60_000
+  while ((await server.request<number>({ op: "accepted" })) < count) {
+    if (Date.now() > deadline) throw new Error(`server did not accept ${count} connections within 60 s`)
+    await sleep(20)
+  }
+}
+
+/**
+ * 5. memory: a fresh echo server (its handler started on each connection) holds `count` idle
+ * connections from a node:net client; bytes of RSS and V8 heap per connection, after full GCs,
+ * against the same server's figures before the connections opened.
+ */
+export const memory = async (config: Config, pool: Pool, count: number): Promise<Array<Table>> => {
+  const metrics: Array<Metric> = [
+    { key: "heapPerConn", label: "heap B/conn", better: "lower" },
+    { key: "rssPerConn", label: "RSS B/conn", better: "lower" }
+  ]
+  const warmup = Math.min(200, count)
+  const pairs = pairsFor({ ...config, sides: new Set(["servers"]) })
+  const [table] = await runRounds(
+    { ...config, sides: new Set(["servers"]) },
+    `memory, ${count} idle connections`,
+    config.memoryRounds,
+    pairs,
+    async ({ server: impl }) => {
+      const server = pool.spawn({ role: "server", impl, raiseFileLimit: true, nodeOptions: ["--expose-gc"] })
+      const client = pool.spawn({ role: "client", impl: "raw", raiseFileLimit: true })
+      try {
+        const port = await server.request<number>({ op: "listen", kind: "echo" })
+        // Warm up: the first connections load and compile code that is not per-connection cost.
+        await client.request({ op: "idleOpen", port, count: warmup, concurrency: 50 })
+        await awaitAccepted(server, warmup)
+        await client.request({ op: "idleClose" })
+        await sleep(200)
+        const before = await server.request<Usage>({ op: "usage", gc: true })
+        await client.request({ op: "idleOpen", port, count, concurrency: 100 })
+        await awaitAccepted(server, warmup + count)
+        await sleep(200)
+        const after = await server.request<Usage>({ op: "usage", gc: true })
+        await client.request({ op: "idleClose" })
+        return {
+          heapPerConn: (after.heapUsed - before.heapUsed) / count,
+          rssPerConn: (after.rss - before.rss) / count
+        }
+      } finally {
+        await Promise.all([client.stop(), server.stop()])
+      }
+    },
+    emptyTable("memory", `${count} idle connections`, "servers", metrics),
+    emptyTable("memory", `${count} idle connections`, "clients", metrics)
+  )
+  return table === undefined ? [] : [table]
+}
