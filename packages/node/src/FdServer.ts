@@ -138,11 +138,18 @@ const unixPathOf = (ino: number): Effect.Effect<Option.Option<string>> =>
       // Num RefCount Protocol Flags Type St Inode Path (the path may hold spaces; it ends the line)
       for (const line of table.split("\n")) {
         const row = /^\s*\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+(\d+) (.+)$/.exec(line)
-        if (row !== null && Number(row[1]) === ino) return resume(Effect.succeedSome(row[2]!))
+        if (row !== null && Number(row[1]) === ino) return resume(Effect.succeedSome(unpad(row[2]!)))
       }
       resume(Effect.succeedNone)
     })
   })
+
+/**
+ * An abstract name bound by Node 20 (libuv 1.46) fills all 107 bytes, padded with NULs, which
+ * /proc/net/unix shows as `@`: `@name@@@…`. Node pads the same way when connecting, so `@name`
+ * is the name to give. Other abstract names are shown as they are.
+ */
+const unpad = (path: string) => (path.startsWith("@") && path.length === 108 ? path.replace(/@+$/, "") : path)
 
 /**
  * A socket passed by systemd socket activation, with the name systemd gave it

@@ -11,9 +11,10 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as fs from "node:fs/promises"
+import * as path from "node:path"
 import { unixAddresses } from "./internal/addresses.js"
 import { dialScoped } from "./internal/dial.js"
-import { describe } from "./internal/errno.js"
+import { describe, describeCode } from "./internal/errno.js"
 import type { ListenSpec } from "./internal/netServer.js"
 import { listen } from "./internal/netServer.js"
 import type { UnixPath } from "./internal/unixPath.js"
@@ -91,6 +92,7 @@ export const make = (uri: string, options: Options = {}): Effect.Effect<Server, 
       ...(options.readHighWaterMark !== undefined ? { readHighWaterMark: options.readHighWaterMark } : {})
     }
     return listen(spec).pipe(
+      Effect.catchIf((error) => error.code === "EACCES" && !target.abstract, (error) => missingDirectory(target, error)),
       Effect.catchIf(
         (error) => error.code === "EADDRINUSE" && !target.abstract,
         (error) => Effect.flatMap(occupant(target), (found) => {
@@ -107,6 +109,17 @@ export const make = (uri: string, options: Options = {}): Effect.Effect<Server, 
         })
       )
     )
+  })
+
+/**
+ * libuv reports a missing directory as `EACCES` (for Windows' sake); say `ENOENT` when the
+ * directory is indeed missing.
+ */
+const missingDirectory = (target: UnixPath, error: ListenError) =>
+  Effect.flatMap(Effect.option(Effect.tryPromise(() => fs.stat(path.dirname(target.nodePath)))), (directory) => {
+    if (Option.isSome(directory)) return Effect.fail(error)
+    const { code, detail } = describeCode("ENOENT")
+    return Effect.fail(new ListenError({ reason: "Listen", uri: target.uri, code, detail: `${detail}: ${path.dirname(target.path)}`, cause: error.cause }))
   })
 
 const inUse = (target: UnixPath, detail: string) =>
