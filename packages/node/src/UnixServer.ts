@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import type { Server } from "@effect-socket/socket/Server"
-import { ListenError } from "@effect-socket/socket/SocketError"
+import { InvalidUriError, ListenError } from "@effect-socket/socket/SocketError"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
@@ -39,9 +39,15 @@ export interface Options {
    * stale. A file a live server listens on is never removed.
    */
   readonly replaceStale?: boolean
-  /** Make the socket file readable by all users (mode `o+r`); default `false`. */
+  /**
+   * Make the socket file readable by all users (mode `o+r`); default `false`. Not for an
+   * abstract socket, which has no file (`EINVAL`).
+   */
   readonly readableAll?: boolean
-  /** Make the socket file writable by all users, so that anyone may connect (`o+w`); default `false`. */
+  /**
+   * Make the socket file writable by all users, so that anyone may connect (`o+w`); default
+   * `false`. Not for an abstract socket (`EINVAL`).
+   */
   readonly writableAll?: boolean
   /** Bytes read ahead of the consumer before a connection is paused; default 65,536. */
   readonly readHighWaterMark?: number
@@ -58,17 +64,18 @@ export const DEFAULT_BACKLOG = 511
 /**
  * Listens on `uri`: `unix:///abs/path.sock`, `unix://relative.sock` (relative to the working
  * directory), a bare path, or `unix://@name` (a Linux abstract socket, no file). Returns the
- * `Server`; its `address` is `unix://` and the path as given (`unix:///run/app.sock`, `unix://@name`). Each connection's
- * `localAddress` is that address and its `remoteAddress` is `None`, as the client's socket has
- * no name (ReactPHP returns `null`).
+ * `Server`; its `address` is `unix://` and the path as given (`unix:///run/app.sock`,
+ * `unix://@name`). Each connection's `localAddress` is that address and its `remoteAddress` is
+ * `None`, as the client's socket has no name (ReactPHP returns `null`).
  *
  * Fails, before any socket exists, with `EINVAL` for another scheme, an empty path, or a path
  * longer than the platform allows (107 bytes on Linux, 103 on macOS), which Node would truncate
- * silently and bind; otherwise with `Listen` and the system code (`EACCES`, `ENOENT` for a missing directory, …).
- * A path in use fails with `EADDRINUSE`:
+ * silently and bind; otherwise with `Listen` and the system code (`EACCES`, `ENOENT` for a
+ * missing directory, …). A path in use fails with `EADDRINUSE`:
  * `Failed to listen on "unix:///run/app.sock": Address already in use (EADDRINUSE)` when a live
  * server listens on it; when the file is a stale socket nobody listens on (found by trying to
- * connect to it), the message says so, and `replaceStale: true` removes it and listens.
+ * connect to it: a live server sees a connection that closes at once), the message says so,
+ * and `replaceStale: true` removes it and listens.
  *
  * Closing the scope stops listening, closes every connection the server accepted and removes
  * the socket file (libuv unlinks it before closing the socket, so a file another server bound
@@ -79,6 +86,11 @@ export const DEFAULT_BACKLOG = 511
  */
 export const make = (uri: string, options: Options = {}): Effect.Effect<Server, ListenError, Scope.Scope> =>
   Effect.flatMap(Effect.mapError(parseUnixPath(uri), ListenError.invalidUri), (target) => {
+    if (target.abstract && (options.readableAll === true || options.writableAll === true)) {
+      return Effect.fail(ListenError.invalidUri(
+        new InvalidUriError({ uri: target.uri, problem: "Malformed", detail: "an abstract socket has no file mode to set (readableAll, writableAll)" })
+      ))
+    }
     const spec: ListenSpec = {
       uri: target.uri,
       listen: {
@@ -134,7 +146,8 @@ const occupant = (target: UnixPath): Effect.Effect<"live" | "stale" | "not a soc
   Effect.gen(function*() {
     const stat = yield* Effect.option(Effect.tryPromise(() => fs.lstat(target.nodePath)))
     if (Option.isSome(stat) && !stat.value.isSocket()) return "not a socket"
-    const refused = yield* dialScoped({ uri: target.uri, connect: { path: target.nodePath }, stage: "connect", addresses: unixAddresses({}) }).pipe(
+    const probe = { uri: target.uri, connect: { path: target.nodePath }, stage: "connect", addresses: unixAddresses({}) } as const
+    const refused = yield* dialScoped(probe).pipe(
       Effect.scoped,
       Effect.as(false),
       Effect.catchAll((error) => Effect.succeed(error.code === "ECONNREFUSED"))

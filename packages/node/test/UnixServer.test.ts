@@ -184,6 +184,11 @@ describe("UnixServer", () => {
       assert.strictEqual(out, "via socat")
       const error = yield* listenError(UnixServer.make(`unix://@${name}`))
       assert.strictEqual(error.code, "EADDRINUSE")
+      const mode = yield* listenError(UnixServer.make(`unix://@${name}-mode`, { writableAll: true }))
+      assert.strictEqual(
+        mode.message,
+        `Given URI "unix://@${name}-mode" is invalid: an abstract socket has no file mode to set (readableAll, writableAll) (EINVAL)`
+      )
     }))
 
   it.scoped("fails with EINVAL before creating anything for a path longer than 107 bytes", () =>
