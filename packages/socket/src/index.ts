@@ -9,6 +9,10 @@ export * as Connector from "./Connector.js"
 /**
  * @since 0.1.0
  */
+export * as LimitingServer from "./LimitingServer.js"
+/**
+ * @since 0.1.0
+ */
 export * as Resolver from "./Resolver.js"
 /**
  * @since 0.1.0
