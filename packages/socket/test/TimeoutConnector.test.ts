@@ -38,8 +38,14 @@ const scripted = (delay: Duration.DurationInput, outcome: "connect" | "refuse" |
   return { events, connection, connector, layer: Layer.succeed(Connector.Connector, connector) }
 }
 
-/** Node timers now pending: on the live clock, a deadline left running is one of them. */
-const liveTimers = Effect.sync(() => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length)
+/**
+ * Node timers pending once every runnable fiber has run: on the live clock, a deadline left
+ * running is one of them.
+ */
+const liveTimers = Effect.zipRight(
+  Effect.repeatN(Effect.yieldNow(), 10),
+  Effect.sync(() => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length)
+)
 
 describe("TimeoutConnector", () => {
   it.scoped("fails with ETIMEDOUT at the deadline and releases what the attempt held", () =>
