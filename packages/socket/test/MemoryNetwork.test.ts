@@ -100,7 +100,6 @@ describe("MemoryNetwork", () => {
         const client = yield* kvClient("memory://kv")
         assert.deepStrictEqual(yield* client.request("SET a 1"), Option.some("OK"))
         const next = yield* Effect.fork(client.readLine)
-        yield* settle
         yield* TestClock.adjust("29999 millis")
         assert.isTrue(yield* isPending(next))
         yield* TestClock.adjust("1 millis")
@@ -113,7 +112,6 @@ describe("MemoryNetwork", () => {
         yield* startKvServer("memory://kv")
         const client = yield* kvClient("memory://kv")
         for (let i = 0; i < 3; i++) {
-          yield* settle
           yield* TestClock.adjust("20 seconds")
           assert.deepStrictEqual(yield* client.request(`GET k${i}`), Option.some("NOT_FOUND"))
         }
@@ -239,7 +237,6 @@ describe("MemoryNetwork", () => {
         const waiting = yield* Connector.connect("memory://busy")
         // The decorator wraps the network's Connector, provided from the enclosing context.
         const late = yield* Effect.fork(Connector.connect("memory://busy").pipe(Effect.provide(TimeoutConnector.layer("5 seconds"))))
-        yield* settle
         yield* TestClock.adjust("5 seconds")
         const error = yield* Effect.flip(Fiber.join(late))
         assert.strictEqual(error.message, "Connection to memory://busy timed out after 5.0 seconds (ETIMEDOUT)")
