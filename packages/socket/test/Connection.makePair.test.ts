@@ -40,6 +40,22 @@ const failure = <A>(effect: Effect.Effect<A, ConnectionError>) =>
   Effect.flip(effect).pipe(Effect.tap((error) => assert.instanceOf(error, ConnectionError)))
 
 describe("Connection.makePair", () => {
+  it.scoped("closed completes once both directions are done, not before", () =>
+    Effect.gen(function*() {
+      const [a, b] = yield* Connection.makePair()
+      const aClosed = yield* Effect.fork(a.closed)
+      yield* a.end
+      yield* Effect.yieldNow()
+      assert.isNull(aClosed.unsafePoll(), "only one direction is done")
+      yield* b.end
+      yield* Fiber.join(aClosed)
+      const [c, d] = yield* Connection.makePair()
+      const dClosed = yield* Effect.fork(d.closed)
+      yield* c.close
+      yield* Fiber.join(dClosed)
+      yield* c.closed
+    }))
+
   it.scoped("carries bytes both ways", () =>
     Effect.gen(function*() {
       const [a, b] = yield* Connection.makePair()
