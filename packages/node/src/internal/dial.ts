@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as net from "node:net"
 import { describe } from "./errno.js"
+import { onreadOption } from "./sharedReadBuffer.js"
 import type { AddressFormat } from "./socketConnection.js"
 import { DEFAULT_READ_HIGH_WATER_MARK, SocketConnection } from "./socketConnection.js"
 
@@ -27,7 +28,8 @@ export interface DialSpec {
  */
 export const dial = (spec: DialSpec): Effect.Effect<Connection, ConnectError> =>
   Effect.async<Connection, ConnectError>((resume) => {
-    const socket = net.connect({ ...spec.connect, allowHalfOpen: true })
+    // Reads go through the process-wide buffer (see sharedReadBuffer.ts) from the first byte.
+    const socket = net.connect({ ...spec.connect, allowHalfOpen: true, onread: onreadOption(SocketConnection.onSharedRead) })
     const onError = (error: Error) => {
       socket.off("connect", onConnect)
       socket.destroy()

@@ -58,14 +58,17 @@ class AcceptQueue {
       socket.destroy()
       return
     }
-    const connection = new SocketConnection(socket, this.spec.addresses, this.spec.readHighWaterMark)
+    const connection = new SocketConnection(socket, this.spec.addresses, this.spec.readHighWaterMark, {
+      sharedReadBuffer: true,
+      onClose: this.forget
+    })
     const waiter = this.waiter
     if (waiter !== undefined) {
       this.waiter = undefined
-      this.track(socket)
+      this.open.add(socket)
       waiter(Exit.succeed(Chunk.of(connection)))
     } else if (this.held.length < this.spec.backlog) {
-      this.track(socket)
+      this.open.add(socket)
       this.held.push(connection)
     } else {
       const remoteAddress = connection.remoteAddress
@@ -80,9 +83,9 @@ class AcceptQueue {
     }
   }
 
-  private track(socket: net.Socket) {
-    this.open.add(socket)
-    socket.once("close", () => this.open.delete(socket))
+  /** One function for every socket (no closure per connection). */
+  private readonly forget = (socket: net.Socket) => {
+    this.open.delete(socket)
   }
 
   readonly pull: Effect.Effect<Chunk.Chunk<Connection>, Option.Option<ServerError>> = Effect.suspend(() => {

@@ -1,6 +1,7 @@
 import type { Connection } from "@effect-socket/socket/Connection"
 import { TypeId } from "@effect-socket/socket/Connection"
 import { ConnectionError } from "@effect-socket/socket/SocketError"
+import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -9,6 +10,8 @@ import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import type * as net from "node:net"
 import { describe } from "./errno.js"
+import type { ReadCallback } from "./sharedReadBuffer.js"
+import { copyOut, readsWith, useSharedReadBuffer } from "./sharedReadBuffer.js"
 
 /** How a connection names its two ends: `tcp://127.0.0.1:80`, `unix:///run/x.sock`, … */
 export interface AddressFormat {
@@ -19,41 +22,106 @@ export interface AddressFormat {
 /** Bytes read ahead of the consumer before the socket is paused (TCP flow control takes over). */
 export const DEFAULT_READ_HIGH_WATER_MARK = 64 * 1024
 
-type Waiter = (exit: Exit.Exit<Chunk.Chunk<Uint8Array>, Option.Option<ConnectionError>>) => void
+/** Construction options beyond the address format and the high-water mark. */
+export interface SocketConnectionOptions {
+  /**
+   * Read a socket that has not started reading through the process-wide buffer (see
+   * `sharedReadBuffer.ts`) instead of `data` events. Only for plain TCP and Unix sockets this
+   * package created; ignored where unsafe. A socket dialled with `onread: sharedReadOption` reads
+   * that way regardless.
+   */
+  readonly sharedReadBuffer?: boolean
+  /** Called once when the socket closes (the accept queue's bookkeeping). */
+  readonly onClose?: (socket: net.Socket) => void
+}
 
-const endOfStream = Exit.fail(Option.none())
+/** What a pull gives: the bytes accumulated, `undefined` at the end of the stream, or the read error. */
+type Pulled = Exit.Exit<Chunk.Chunk<Uint8Array> | undefined, ConnectionError>
+type Pull = Effect.Effect<Chunk.Chunk<Uint8Array> | undefined, ConnectionError>
+type Waiter = (resume: Pull) => void
+type ReadLoop = Channel.Channel<Chunk.Chunk<Uint8Array>, unknown, ConnectionError, unknown, void, unknown>
+type SinkLoop = Channel.Channel<Chunk.Chunk<never>, Chunk.Chunk<Uint8Array>, ConnectionError, never, void, unknown>
+
+const endOfStream: Pulled = Exit.succeed(undefined)
+
+/** The connection a socket belongs to, for the listeners below (shared by every socket: no closure per connection). */
+const owner: unique symbol = Symbol("@effect-socket/node/SocketConnection")
+interface Owned extends net.Socket {
+  [owner]: SocketConnection
+}
 
 /**
- * A `Connection` over a `net.Socket` (or `tls.TLSSocket`). A class rather than closures: an
- * idle connection costs one object and its socket, and no fiber is parked on it.
+ * A `Connection` over a `net.Socket` (or `tls.TLSSocket`). A class rather than closures, its
+ * socket listeners shared by every connection and its effects built on first use: an idle
+ * connection costs this object and its socket, and no fiber is parked on it.
  *
  * Reading: the socket flows only while a pull waits or the read-ahead is below the high-water
- * mark; data events accumulate and each pull takes everything accumulated as one chunk.
+ * mark; reads accumulate and each pull takes everything accumulated as one chunk. The read
+ * stream is a hand-written channel (one `write` and one `flatMap` per pull), not
+ * `Stream.repeatEffectChunkOption`, whose unfolding allocates several effects per element.
  */
 export class SocketConnection implements Connection {
-  readonly [TypeId]: typeof TypeId = TypeId
-  private buffered: Array<Uint8Array> = []
+  private buffered: Array<Uint8Array> | undefined = undefined
   private bufferedBytes = 0
   private ended = false
   private failure: ConnectionError | undefined = undefined
   private waiter: Waiter | undefined = undefined
   private remote: string | undefined = undefined
   private local: string | undefined = undefined
+  private pull: Pull | undefined = undefined
+  private readLoop: ReadLoop | undefined = undefined
+  private sinkLoop: SinkLoop | undefined = undefined
+  private writer: ((data: Uint8Array | string) => Effect.Effect<void, ConnectionError>) | undefined = undefined
+  private drain: Effect.Effect<void, ConnectionError> | undefined = undefined
+  private readonly onClose: ((socket: net.Socket) => void) | undefined
 
   constructor(
     readonly socket: net.Socket,
     private readonly addresses: AddressFormat,
-    private readonly highWaterMark: number = DEFAULT_READ_HIGH_WATER_MARK
+    private readonly highWaterMark: number = DEFAULT_READ_HIGH_WATER_MARK,
+    options?: SocketConnectionOptions
   ) {
+    this.onClose = options?.onClose
+    ;(socket as Owned)[owner] = this
+    const shared = readsWith(socket, SocketConnection.onSharedRead) ||
+      (options?.sharedReadBuffer === true && useSharedReadBuffer(socket, SocketConnection.onSharedRead))
     socket.pause()
     // A socket held in an accept queue may have been reset before anyone wrapped it.
     if (socket.destroyed) this.ended = true
-    socket.on("data", (data: Buffer) => this.onData(data))
-    socket.on("end", () => this.onEnd())
+    if (!shared) socket.on("data", SocketConnection.onSocketData)
+    socket.on("end", SocketConnection.onSocketEnd)
     // An error listener stays attached for the socket's whole life, so that a late reset or a
     // write after the peer left never becomes an uncaught exception.
-    socket.on("error", (error) => this.onError(error))
-    socket.on("close", () => this.onEnd())
+    socket.on("error", SocketConnection.onSocketError)
+    socket.on("close", SocketConnection.onSocketClose)
+  }
+
+  /** Node's `onread` callback for sockets reading through the shared buffer (`this` is the socket). */
+  static readonly onSharedRead: ReadCallback = function(this: net.Socket, bytes: number, buffer: Buffer): boolean {
+    return (this as Owned)[owner].receive(copyOut(bytes, buffer), bytes)
+  }
+
+  private static onSocketData(this: net.Socket, data: Buffer) {
+    const connection = (this as Owned)[owner]
+    if (!connection.receive([data], data.length)) this.pause()
+  }
+
+  private static onSocketEnd(this: net.Socket) {
+    ;(this as Owned)[owner].onEnd()
+  }
+
+  private static onSocketError(this: net.Socket, error: Error) {
+    ;(this as Owned)[owner].onError(error)
+  }
+
+  private static onSocketClose(this: net.Socket) {
+    const connection = (this as Owned)[owner]
+    connection.onEnd()
+    connection.onClose?.(this)
+  }
+
+  get [TypeId](): TypeId {
+    return TypeId
   }
 
   get remoteAddress(): Option.Option<string> {
@@ -68,18 +136,14 @@ export class SocketConnection implements Connection {
     return Option.fromNullable(this.local)
   }
 
-  private onData(data: Buffer) {
-    const waiter = this.waiter
-    if (waiter !== undefined && this.buffered.length === 0) {
-      // Keep flowing: data that arrives before the next pull is read ahead, up to the mark.
-      this.waiter = undefined
-      waiter(Exit.succeed(Chunk.of(data)))
-      return
-    }
-    this.buffered.push(data)
-    this.bufferedBytes += data.length
-    if (this.bufferedBytes >= this.highWaterMark) this.socket.pause()
+  /** Takes bytes just read; returns whether reading may go on (read-ahead below the mark). */
+  private receive(pieces: Array<Uint8Array>, bytes: number): boolean {
+    if (this.buffered === undefined) this.buffered = pieces
+    else for (const piece of pieces) this.buffered.push(piece)
+    this.bufferedBytes += bytes
     this.wake()
+    // Keep flowing while below the mark: data that arrives before the next pull is read ahead.
+    return this.bufferedBytes < this.highWaterMark
   }
 
   private onEnd() {
@@ -95,47 +159,55 @@ export class SocketConnection implements Connection {
     this.wake()
   }
 
+  /**
+   * Resumes a waiting pull by having it pull again. The bytes, the end or the error stay here
+   * until a pull takes them: a waiter whose fiber was interrupted ignores the call, and nothing
+   * is lost. This is why waits need no canceler (which costs an `onInterrupt` per wait).
+   */
   private wake() {
     const waiter = this.waiter
     if (waiter === undefined) return
-    const exit = this.takeBuffered()
-    if (exit !== undefined) {
-      this.waiter = undefined
-      waiter(exit)
-    }
+    this.waiter = undefined
+    waiter(this.pull!)
   }
 
   /** What a pull returns now, or `undefined` when it must wait. */
-  private takeBuffered(): Exit.Exit<Chunk.Chunk<Uint8Array>, Option.Option<ConnectionError>> | undefined {
-    if (this.buffered.length > 0) {
-      const chunk = Chunk.unsafeFromArray(this.buffered)
-      this.buffered = []
+  private takeBuffered(): Pulled | undefined {
+    const buffered = this.buffered
+    if (buffered !== undefined) {
+      this.buffered = undefined
       this.bufferedBytes = 0
-      return Exit.succeed(chunk)
+      return Exit.succeed(Chunk.unsafeFromArray(buffered))
     }
-    if (this.failure !== undefined) return Exit.fail(Option.some(this.failure))
+    if (this.failure !== undefined) return Exit.fail(this.failure)
     if (this.ended) return endOfStream
     return undefined
   }
 
-  private readonly pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<ConnectionError>> = Effect.suspend(() => {
-    const ready = this.takeBuffered()
-    if (ready !== undefined) {
-      if (!this.ended) this.socket.resume()
-      return ready
-    }
-    return Effect.async<Chunk.Chunk<Uint8Array>, Option.Option<ConnectionError>>((resume) => {
+  private makeReadLoop(): ReadLoop {
+    // No canceler: an interrupted wait leaves a stale waiter, which `wake` tolerates; the socket
+    // then reads ahead up to the high-water mark and pauses, as it does for a consumer that
+    // stopped pulling.
+    const wait = Effect.async<Chunk.Chunk<Uint8Array> | undefined, ConnectionError>((resume) => {
       this.waiter = resume
       this.socket.resume()
-      return Effect.sync(() => {
-        this.waiter = undefined
-        this.socket.pause()
-      })
     })
-  })
+    this.pull = Effect.suspend(() => {
+      const ready = this.takeBuffered()
+      if (ready === undefined) return wait
+      if (!this.ended) this.socket.resume()
+      return ready
+    })
+    const again = () => loop
+    const loop: ReadLoop = Channel.flatMap(
+      Channel.fromEffect(this.pull),
+      (chunk) => chunk === undefined ? Channel.void : Channel.flatMap(Channel.write(chunk), again)
+    )
+    return loop
+  }
 
   get read(): Stream.Stream<Uint8Array, ConnectionError> {
-    return Stream.repeatEffectChunkOption(this.pull)
+    return Stream.fromChannel(this.readLoop ??= this.makeReadLoop())
   }
 
   private closedError(): ConnectionError {
@@ -148,26 +220,28 @@ export class SocketConnection implements Connection {
   }
 
   /** Waits for `drain`, or fails if the socket errors or closes first. */
-  private readonly drained: Effect.Effect<void, ConnectionError> = Effect.async((resume) => {
-    const socket = this.socket
-    const done = (exit: Exit.Exit<void, ConnectionError>) => {
-      socket.off("drain", onDrain)
-      socket.off("close", onClose)
-      socket.off("error", onError)
-      resume(exit)
-    }
-    const onDrain = () => done(Exit.void)
-    const onError = (error: Error) => done(Exit.fail(this.writeFailure(error)))
-    const onClose = () => done(Exit.fail(this.closedError()))
-    socket.on("drain", onDrain)
-    socket.on("close", onClose)
-    socket.on("error", onError)
-    return Effect.sync(() => {
-      socket.off("drain", onDrain)
-      socket.off("close", onClose)
-      socket.off("error", onError)
+  private drained(): Effect.Effect<void, ConnectionError> {
+    return this.drain ??= Effect.async((resume) => {
+      const socket = this.socket
+      const done = (exit: Exit.Exit<void, ConnectionError>) => {
+        socket.off("drain", onDrain)
+        socket.off("close", onClose)
+        socket.off("error", onError)
+        resume(exit)
+      }
+      const onDrain = () => done(Exit.void)
+      const onError = (error: Error) => done(Exit.fail(this.writeFailure(error)))
+      const onClose = () => done(Exit.fail(this.closedError()))
+      socket.on("drain", onDrain)
+      socket.on("close", onClose)
+      socket.on("error", onError)
+      return Effect.sync(() => {
+        socket.off("drain", onDrain)
+        socket.off("close", onClose)
+        socket.off("error", onError)
+      })
     })
-  })
+  }
 
   private writable(): ConnectionError | undefined {
     const socket = this.socket
@@ -175,55 +249,78 @@ export class SocketConnection implements Connection {
     return undefined
   }
 
-  readonly write = (data: Uint8Array | string): Effect.Effect<void, ConnectionError> =>
-    Effect.suspend(() => {
-      const closed = this.writable()
-      if (closed !== undefined) return Effect.fail(closed)
-      return this.socket.write(data) ? Effect.void : this.drained
-    })
+  get write(): (data: Uint8Array | string) => Effect.Effect<void, ConnectionError> {
+    return this.writer ??= (data) =>
+      Effect.suspend(() => {
+        const closed = this.writable()
+        if (closed !== undefined) return Exit.fail(closed)
+        return this.socket.write(data) ? Exit.void : this.drained()
+      })
+  }
 
   private writeChunk(chunk: Chunk.Chunk<Uint8Array>): Effect.Effect<void, ConnectionError> {
     return Effect.suspend(() => {
       const closed = this.writable()
-      if (closed !== undefined) return Effect.fail(closed)
+      if (closed !== undefined) return Exit.fail(closed)
       const socket = this.socket
-      socket.cork()
+      const pieces = Chunk.toReadonlyArray(chunk)
       let ok = true
-      for (const data of chunk) ok = socket.write(data)
-      socket.uncork()
-      return ok ? Effect.void : this.drained
+      if (pieces.length === 1) {
+        ok = socket.write(pieces[0]!)
+      } else if (pieces.length > 1) {
+        // One writev for the whole chunk.
+        socket.cork()
+        for (const data of pieces) ok = socket.write(data)
+        socket.uncork()
+      }
+      return ok ? Exit.void : this.drained()
     })
   }
 
-  get sink(): Sink.Sink<void, Uint8Array, never, ConnectionError> {
-    return Sink.forEachChunk((chunk: Chunk.Chunk<Uint8Array>) => this.writeChunk(chunk)).pipe(
-      Sink.flatMap(() => Sink.fromEffect(this.end))
-    )
+  private makeSinkLoop(): SinkLoop {
+    const again = () => loop
+    // Sink.forEachChunk followed by `end`, as one reader: every chunk is written, then FIN.
+    const loop: SinkLoop = Channel.readWithCause({
+      onInput: (chunk: Chunk.Chunk<Uint8Array>) => Channel.flatMap(Channel.fromEffect(this.writeChunk(chunk)), again),
+      onFailure: Channel.failCause,
+      onDone: () => Channel.fromEffect(this.end)
+    })
+    return loop
   }
 
-  readonly end: Effect.Effect<void, ConnectionError> = Effect.async((resume) => {
-    const socket = this.socket
-    if (socket.destroyed || socket.writableFinished) return resume(Exit.void)
-    const onFinish = () => {
-      socket.off("close", onFinish)
-      socket.off("finish", onFinish)
-      resume(Exit.void)
-    }
-    socket.once("finish", onFinish)
-    socket.once("close", onFinish)
-    if (!socket.writableEnded) socket.end()
-  })
+  get sink(): Sink.Sink<void, Uint8Array, never, ConnectionError> {
+    return Sink.fromChannel(this.sinkLoop ??= this.makeSinkLoop())
+  }
 
-  readonly closed: Effect.Effect<void> = Effect.async((resume) => {
-    const socket = this.socket
-    if (socket.closed) return resume(Exit.void)
-    const onClose = () => resume(Exit.void)
-    socket.once("close", onClose)
-    return Effect.sync(() => socket.off("close", onClose))
-  })
+  get end(): Effect.Effect<void, ConnectionError> {
+    return Effect.async((resume) => {
+      const socket = this.socket
+      if (socket.destroyed || socket.writableFinished) return resume(Exit.void)
+      const onFinish = () => {
+        socket.off("close", onFinish)
+        socket.off("finish", onFinish)
+        resume(Exit.void)
+      }
+      socket.once("finish", onFinish)
+      socket.once("close", onFinish)
+      if (!socket.writableEnded) socket.end()
+    })
+  }
 
-  readonly close: Effect.Effect<void> = Effect.suspend(() => {
-    this.socket.destroy()
-    return this.closed
-  })
+  get closed(): Effect.Effect<void> {
+    return Effect.async((resume) => {
+      const socket = this.socket
+      if (socket.closed) return resume(Exit.void)
+      const onClose = () => resume(Exit.void)
+      socket.once("close", onClose)
+      return Effect.sync(() => socket.off("close", onClose))
+    })
+  }
+
+  get close(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      this.socket.destroy()
+      return this.closed
+    })
+  }
 }
