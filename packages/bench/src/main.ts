@@ -63,12 +63,17 @@ const run = async (config: Config) => {
   const resultsDir = path.resolve("bench-results")
   const profileDir = path.join(resultsDir, "profiles")
   if (config.profile) fs.mkdirSync(profileDir, { recursive: true })
+  let spawned = 0
+  const profiling = (options: Omit<WorkerOptions, "taskset" | "cpu">) =>
+    config.profile
+      ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${options.role}-${options.impl}-${++spawned}.cpuprofile`]
+      : []
   const spawn = (options: Omit<WorkerOptions, "taskset" | "cpu">) =>
     new Worker({
       ...options,
       taskset,
       cpu: options.role === "server" ? 0 : 1,
-      nodeOptions: [...(options.nodeOptions ?? []), ...(config.profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [])]
+      nodeOptions: [...(options.nodeOptions ?? []), ...profiling(options)]
     })
   const each = (role: "server" | "client") =>
     Object.fromEntries(impls.map((impl) => [impl, spawn({ role, impl })])) as Record<Impl, Worker>

@@ -51,20 +51,31 @@ const emptyTable = (workload: string, variant: string, side: Table["side"], metr
   samples: new Map()
 })
 
-/** Runs `measure` for every pair, `rounds` times, and files each sample under the side(s) it compares. */
+/**
+ * Runs `measure` for every pair, `rounds` times, and files each sample under the side(s) it
+ * compares. With `warmUp`, every pair first runs once unrecorded (`warm` true: a shorter run),
+ * so that each worker's JIT has compiled the path before it is measured.
+ */
 const runRounds = async (
   config: Config,
   label: string,
   rounds: number,
   pairs: ReadonlyArray<Pair>,
-  measure: (pair: Pair) => Promise<Sample>,
+  measure: (pair: Pair, warm: boolean) => Promise<Sample>,
   servers: Table,
-  clients: Table
+  clients: Table,
+  warmUp = true
 ): Promise<Array<Table>> => {
+  if (warmUp) {
+    for (const pair of pairs) {
+      progress(`  ${label}: warm-up, ${pair.client} client → ${pair.server} server`)
+      await measure(pair, true)
+    }
+  }
   for (let round = 0; round < rounds; round++) {
     for (const pair of rotate(pairs, round)) {
       progress(`  ${label}: round ${round + 1}/${rounds}, ${pair.client} client → ${pair.server} server`)
-      const sample = await measure(pair)
+      const sample = await measure(pair, false)
       if (pair.client === "raw") push(servers, pair.server, sample)
       if (pair.server === "raw") push(clients, pair.client, sample)
     }
@@ -119,23 +130,23 @@ export const bulk = (config: Config, pool: Pool): Promise<Array<Table>> => {
     cpuMetric(side, "CPU ms/GB", "CpuMsPerGB")
   ]
   const variant = `1 connection, ${config.bulkBytes / 2 ** 20} MiB in ${config.bulkChunk / 1024} KiB writes`
-  const gigabytes = config.bulkBytes / 1e9
   return runRounds(
     config,
     "bulk",
     config.rounds,
     pairsFor(config),
-    async (pair) => {
+    async (pair, warm) => {
+      const bytes = warm ? Math.max(config.bulkChunk, config.bulkBytes / 8) : config.bulkBytes
       const run = await runPair<BulkResult>(pool, pair, "discard", (port) => ({
         op: "bulk",
         port,
-        bytes: config.bulkBytes,
+        bytes,
         chunk: config.bulkChunk
       }))
       return {
-        mbps: config.bulkBytes / 1e6 / (run.result.elapsedMs / 1000),
-        serverCpuMsPerGB: run.serverCpuUs / 1000 / gigabytes,
-        clientCpuMsPerGB: run.clientCpuUs / 1000 / gigabytes
+        mbps: bytes / 1e6 / (run.result.elapsedMs / 1000),
+        serverCpuMsPerGB: run.serverCpuUs / 1000 / (bytes / 1e9),
+        clientCpuMsPerGB: run.clientCpuUs / 1000 / (bytes / 1e9)
       }
     },
     emptyTable("bulk", variant, "servers", metrics("servers")),
@@ -160,14 +171,14 @@ export const pingPong = async (config: Config, pool: Pool): Promise<Array<Table>
         `ping-pong ×${connections}`,
         config.rounds,
         pairsFor(config),
-        async (pair) => {
+        async (pair, warm) => {
           const run = await runPair<PingPongResult>(pool, pair, "echo", (port) => ({
             op: "pingpong",
             port,
             connections,
             size: config.messageSize,
             warmupMs: config.warmupMs,
-            durationMs: config.durationMs
+            durationMs: warm ? config.warmupMs : config.durationMs
           }))
           const { elapsedMs, p50Us, p99Us, roundTrips, total } = run.result
           return {
@@ -201,13 +212,13 @@ export const connRate = async (config: Config, pool: Pool): Promise<Array<Table>
         `connection rate ${variant}`,
         config.rounds,
         pairsFor(config),
-        async (pair) => {
+        async (pair, warm) => {
           const run = await runPair<ConnRateResult>(pool, pair, "echo", (port) => ({
             op: "connrate",
             port,
             concurrency,
             warmupMs: config.warmupMs,
-            durationMs: config.durationMs
+            durationMs: warm ? config.warmupMs : config.durationMs
           }))
           const { connections, elapsedMs, total } = run.result
           return {
@@ -277,7 +288,8 @@ export const memory = async (config: Config, pool: Pool, count: number): Promise
       }
     },
     emptyTable("memory", `${count} idle connections`, "servers", metrics),
-    emptyTable("memory", `${count} idle connections`, "clients", metrics)
+    emptyTable("memory", `${count} idle connections`, "clients", metrics),
+    false
   )
   return table === undefined ? [] : [table]
 }
