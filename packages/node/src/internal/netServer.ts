@@ -12,6 +12,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as net from "node:net"
 import { describe } from "./errno.js"
+import { fromPull } from "./pullStream.js"
 import type { AddressFormat } from "./socketConnection.js"
 import { SocketConnection } from "./socketConnection.js"
 
@@ -31,9 +32,9 @@ export interface ListenSpec {
   readonly readHighWaterMark?: number
 }
 
-type Waiter = (exit: Exit.Exit<Chunk.Chunk<Connection>, Option.Option<ServerError>>) => void
+type Waiter = (resume: Effect.Effect<Chunk.Chunk<Connection> | undefined>) => void
 
-const endOfStream = Exit.fail(Option.none())
+const endOfStream = Exit.succeed(undefined)
 
 /**
  * Accepted connections waiting for a pull. Node cannot stop accept(), so while nobody pulls,
@@ -62,14 +63,11 @@ class AcceptQueue {
       sharedReadBuffer: true,
       onClose: this.forget
     })
-    const waiter = this.waiter
-    if (waiter !== undefined) {
-      this.waiter = undefined
-      this.open.add(socket)
-      waiter(Exit.succeed(Chunk.of(connection)))
-    } else if (this.held.length < this.spec.backlog) {
+    // A waiting pull takes it at once, so it does not count against the backlog.
+    if (this.waiter !== undefined || this.held.length < this.spec.backlog) {
       this.open.add(socket)
       this.held.push(connection)
+      this.wake()
     } else {
       const remoteAddress = connection.remoteAddress
       socket.destroy()
@@ -88,27 +86,39 @@ class AcceptQueue {
     this.open.delete(socket)
   }
 
-  readonly pull: Effect.Effect<Chunk.Chunk<Connection>, Option.Option<ServerError>> = Effect.suspend(() => {
+  /**
+   * Resumes a waiting pull by having it pull again; the connections stay held until a pull
+   * takes them, so a pull interrupted meanwhile (its waiter stale) loses none. Hence no
+   * canceler per wait.
+   */
+  private wake() {
+    const waiter = this.waiter
+    if (waiter === undefined) return
+    this.waiter = undefined
+    waiter(this.pull)
+  }
+
+  private readonly wait = Effect.async<Chunk.Chunk<Connection> | undefined>((resume) => {
+    this.waiter = resume
+  })
+
+  /** The connections held, all at once; `undefined` once closed; waits while there are none. */
+  readonly pull: Effect.Effect<Chunk.Chunk<Connection> | undefined> = Effect.suspend(() => {
     if (this.held.length > 0) {
       const chunk = Chunk.unsafeFromArray(this.held)
       this.held = []
       return Exit.succeed(chunk)
     }
-    if (this.closed) return endOfStream
-    return Effect.async<Chunk.Chunk<Connection>, Option.Option<ServerError>>((resume) => {
-      this.waiter = resume
-      return Effect.sync(() => {
-        this.waiter = undefined
-      })
-    })
+    return this.closed ? endOfStream : this.wait
   })
+
+  /** The connection stream: one `write` per pull (see SocketConnection's read channel). */
+  readonly connections: Stream.Stream<Connection, ServerError> = fromPull(this.pull)
 
   close() {
     this.closed = true
-    const waiter = this.waiter
-    this.waiter = undefined
-    waiter?.(endOfStream)
     this.held = []
+    this.wake()
     for (const socket of this.open) socket.destroy()
   }
 }
@@ -160,7 +170,7 @@ export const listen = (spec: ListenSpec): Effect.Effect<Server, ListenError, Sco
     return {
       [TypeId]: TypeId,
       address,
-      connections: Stream.repeatEffectChunkOption(queue.pull),
+      connections: queue.connections,
       errors: Stream.fromPubSub(errors)
     } satisfies Server
   })

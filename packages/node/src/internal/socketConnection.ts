@@ -7,9 +7,10 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Sink from "effect/Sink"
-import * as Stream from "effect/Stream"
+import type * as Stream from "effect/Stream"
 import type * as net from "node:net"
 import { describe } from "./errno.js"
+import { fromPull } from "./pullStream.js"
 import type { ReadCallback } from "./sharedReadBuffer.js"
 import { copyOut, readsWith, useSharedReadBuffer } from "./sharedReadBuffer.js"
 
@@ -39,7 +40,6 @@ export interface SocketConnectionOptions {
 type Pulled = Exit.Exit<Chunk.Chunk<Uint8Array> | undefined, ConnectionError>
 type Pull = Effect.Effect<Chunk.Chunk<Uint8Array> | undefined, ConnectionError>
 type Waiter = (resume: Pull) => void
-type ReadLoop = Channel.Channel<Chunk.Chunk<Uint8Array>, unknown, ConnectionError, unknown, void, unknown>
 type SinkLoop = Channel.Channel<Chunk.Chunk<never>, Chunk.Chunk<Uint8Array>, ConnectionError, never, void, unknown>
 
 const endOfStream: Pulled = Exit.succeed(undefined)
@@ -56,9 +56,8 @@ interface Owned extends net.Socket {
  * connection costs this object and its socket, and no fiber is parked on it.
  *
  * Reading: the socket flows only while a pull waits or the read-ahead is below the high-water
- * mark; reads accumulate and each pull takes everything accumulated as one chunk. The read
- * stream is a hand-written channel (one `write` and one `flatMap` per pull), not
- * `Stream.repeatEffectChunkOption`, whose unfolding allocates several effects per element.
+ * mark; reads accumulate and each pull takes everything accumulated as one chunk (see
+ * `pullStream.ts` for the stream around the pull).
  */
 export class SocketConnection implements Connection {
   private buffered: Array<Uint8Array> | undefined = undefined
@@ -69,7 +68,7 @@ export class SocketConnection implements Connection {
   private remote: string | undefined = undefined
   private local: string | undefined = undefined
   private pull: Pull | undefined = undefined
-  private readLoop: ReadLoop | undefined = undefined
+  private reader: Stream.Stream<Uint8Array, ConnectionError> | undefined = undefined
   private sinkLoop: SinkLoop | undefined = undefined
   private writer: ((data: Uint8Array | string) => Effect.Effect<void, ConnectionError>) | undefined = undefined
   private drain: Effect.Effect<void, ConnectionError> | undefined = undefined
@@ -184,7 +183,7 @@ export class SocketConnection implements Connection {
     return undefined
   }
 
-  private makeReadLoop(): ReadLoop {
+  private makeReader(): Stream.Stream<Uint8Array, ConnectionError> {
     // No canceler: an interrupted wait leaves a stale waiter, which `wake` tolerates; the socket
     // then reads ahead up to the high-water mark and pauses, as it does for a consumer that
     // stopped pulling.
@@ -198,16 +197,11 @@ export class SocketConnection implements Connection {
       if (!this.ended) this.socket.resume()
       return ready
     })
-    const again = () => loop
-    const loop: ReadLoop = Channel.flatMap(
-      Channel.fromEffect(this.pull),
-      (chunk) => chunk === undefined ? Channel.void : Channel.flatMap(Channel.write(chunk), again)
-    )
-    return loop
+    return fromPull(this.pull)
   }
 
   get read(): Stream.Stream<Uint8Array, ConnectionError> {
-    return Stream.fromChannel(this.readLoop ??= this.makeReadLoop())
+    return this.reader ??= this.makeReader()
   }
 
   private closedError(): ConnectionError {

@@ -1,6 +1,7 @@
 /**
- * The tuned read path of Node connections (docs/performance.md): reads through one buffer shared
- * by every socket of the process, copied out before anyone else reads; waits without cancelers.
+ * The tuned hot paths of Node connections and servers (docs/performance.md): reads through one
+ * buffer shared by every socket of the process, copied out before anyone else reads; waits for
+ * bytes and for connections without cancelers, so an interrupted wait must lose nothing.
  */
 import * as TcpConnector from "@effect-socket/node/TcpConnector"
 import * as TcpServer from "@effect-socket/node/TcpServer"
@@ -95,5 +96,20 @@ describe("read path", () => {
       yield* Effect.sleep("20 millis")
       const chunk = yield* pull.pipe(Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => "the bytes were lost" }))
       assert.strictEqual(Buffer.concat(Chunk.toArray(chunk)).toString(), "after the interruption")
+    }))
+
+  it.scopedLive("a pull of connections interrupted while it waits loses none of the connections that arrive after", () =>
+    Effect.gen(function*() {
+      const server = yield* TcpServer.make(0)
+      const pull = yield* Stream.toPull(server.connections)
+      const waiting = yield* Effect.fork(pull)
+      yield* Effect.sleep("20 millis")
+      yield* Fiber.interrupt(waiting)
+      const client = yield* TcpConnector.connect(server.address)
+      yield* Effect.sleep("20 millis")
+      const chunk = yield* pull.pipe(Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => "the connection was lost" }))
+      const accepted = Chunk.toArray(chunk)
+      assert.strictEqual(accepted.length, 1)
+      assert.deepStrictEqual(accepted[0]!.remoteAddress, client.localAddress)
     }))
 })
