@@ -1,0 +1,78 @@
+import * as TcpServer from "@effect-socket/node/TcpServer"
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as crypto from "node:crypto"
+import { cli, listen, runCli, spawn } from "./cliProcess.js"
+
+/** A port that nothing listens on: bound on port 0, then released. */
+const closedPort = Effect.scoped(Effect.map(TcpServer.make("127.0.0.1:0"), (server) => server.address))
+
+describe("effect-socket connect", () => {
+  it.scoped("pipes a binary file through `listen` (echo) and back, byte for byte, and exits 0", () =>
+    Effect.gen(function*() {
+      const { address } = yield* listen("127.0.0.1:0")
+      // Every byte value, then random data: no decoding may touch it.
+      const payload = Buffer.concat([Buffer.from(Array.from({ length: 256 }, (_, i) => i)), crypto.randomBytes(3 * 1024 * 1024)])
+      const result = yield* runCli(["connect", address], payload)
+      assert.strictEqual(result.code, 0, result.stderr)
+      assert.strictEqual(result.stdout.length, payload.length)
+      assert.isTrue(result.stdout.equals(payload))
+    }))
+
+  it.scoped("talks to a socat echo peer over IPv6 and passes stdin's EOF on as a half-close", () =>
+    Effect.gen(function*() {
+      // socat's `cat` only exits (and socat only closes) once it reads EOF: our half-close.
+      const socat = yield* spawn("socat", ["-d", "-d", "TCP6-LISTEN:0,bind=[::1]", "EXEC:cat"])
+      const [, port] = yield* socat.waitForStderr(/listening on .*:(\d+)\s/)
+      const payload = crypto.randomBytes(512 * 1024)
+      const result = yield* runCli(["connect", `tcp://[::1]:${port}`], payload)
+      assert.strictEqual(result.code, 0, result.stderr)
+      assert.isTrue(result.stdout.equals(payload))
+      assert.strictEqual((yield* socat.closed).code, 0)
+    }))
+
+  it.scoped("exits 0 when the peer closes first, without waiting for stdin's EOF", () =>
+    Effect.gen(function*() {
+      const socat = yield* spawn("socat", ["-d", "-d", "TCP-LISTEN:0,bind=127.0.0.1", "SYSTEM:echo greeting"])
+      const [, port] = yield* socat.waitForStderr(/listening on .*:(\d+)\s/)
+      // stdin stays open, as a terminal's would.
+      const client = yield* cli("connect", `127.0.0.1:${port}`)
+      const exited = yield* client.closed
+      assert.strictEqual(exited.code, 0, client.stderr())
+      assert.strictEqual(client.stdout().toString(), "greeting\n")
+    }))
+
+  it.scoped("fails with the connect error's message, exit code 1 and no stack trace", () =>
+    Effect.gen(function*() {
+      const address = yield* closedPort
+      const result = yield* runCli(["connect", address])
+      assert.strictEqual(result.code, 1)
+      assert.strictEqual(result.stderr.trim(), `Connection to ${address} failed: Connection refused (ECONNREFUSED)`)
+      assert.strictEqual(result.stdout.length, 0)
+    }))
+
+  it.scoped("prints the full cause with a stack trace under --verbose", () =>
+    Effect.gen(function*() {
+      const address = yield* closedPort
+      const result = yield* runCli(["connect", "--verbose", address])
+      assert.strictEqual(result.code, 1)
+      assert.include(result.stderr, `Connection to ${address} failed: Connection refused (ECONNREFUSED)`)
+      assert.match(result.stderr, /\n\s+at /)
+    }))
+
+  it.scoped("rejects a malformed URI with EINVAL before connecting", () =>
+    Effect.gen(function*() {
+      const result = yield* runCli(["connect", "tcp://127.0.0.1"])
+      assert.strictEqual(result.code, 1)
+      assert.strictEqual(result.stderr.trim(), `Given URI "tcp://127.0.0.1" is invalid: missing port (EINVAL)`)
+    }))
+
+  it.scoped("--verbose names both ends and the address family on stderr", () =>
+    Effect.gen(function*() {
+      const { address } = yield* listen("[::1]:0")
+      const result = yield* runCli(["connect", address, "--verbose"], "ping")
+      assert.strictEqual(result.code, 0, result.stderr)
+      assert.strictEqual(result.stdout.toString(), "ping")
+      assert.match(result.stderr, new RegExp(`Connected to ${address.replace(/[[\]]/g, "\\$&")} from tcp://\\[::1\\]:\\d+ \\(IPv6\\)`))
+    }))
+})
