@@ -10,6 +10,7 @@ import type { Connection } from "@effect-socket/socket/Connection"
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Connectors from "./internal/connectors.js"
@@ -18,6 +19,11 @@ import * as Stdio from "./internal/stdio.js"
 
 const uri = Args.text({ name: "uri" }).pipe(
   Args.withDescription("Where to connect: tcp://IP:port (the scheme may be omitted), tcp://[::1]:port.")
+)
+
+const timeout = Options.float("timeout").pipe(
+  Options.optional,
+  Options.withDescription("Give up on connecting after this many seconds (ETIMEDOUT); default: as long as the OS tries.")
 )
 
 /**
@@ -46,7 +52,7 @@ const describe = (connection: Connection) => {
  * @since 0.1.0
  * @category commands
  */
-export const command = Command.make("connect", { uri, verbose }, (args) =>
+export const command = Command.make("connect", { uri, timeout, verbose }, (args) =>
   Effect.gen(function*() {
     const connection = yield* Connector.connect(args.uri)
     if (args.verbose) yield* describe(connection)
@@ -54,7 +60,7 @@ export const command = Command.make("connect", { uri, verbose }, (args) =>
     if (args.verbose) yield* info(`Connection to ${args.uri} closed`)
   }).pipe(
     Effect.scoped,
-    Effect.provide(Connectors.layer),
+    Effect.provide(Connectors.layer({ timeout: Option.map(args.timeout, Duration.seconds) })),
     reportFailure(args.verbose)
   )).pipe(
     Command.withDescription(

@@ -60,6 +60,24 @@ describe("effect-socket connect", () => {
       assert.match(result.stderr, /\n\s+at /)
     }))
 
+  it.scoped("--timeout gives up on a peer that never answers, with ETIMEDOUT", () =>
+    Effect.gen(function*() {
+      // A listener with a full accept queue (backlog 0, one connection waiting, never accepted):
+      // Linux drops further SYNs, so the next connection attempt hangs until it times out.
+      const listener = yield* spawn("python3", [
+        "-c",
+        "import socket, sys, time\n" +
+        "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(0)\n" +
+        "c = socket.create_connection(s.getsockname())\n" +
+        "sys.stderr.write('port %d\\n' % s.getsockname()[1]); sys.stderr.flush()\n" +
+        "time.sleep(60)\n"
+      ])
+      const [, port] = yield* listener.waitForStderr(/port (\d+)\n/)
+      const result = yield* runCli(["connect", "--timeout", "0.5", `127.0.0.1:${port}`])
+      assert.strictEqual(result.code, 1)
+      assert.strictEqual(result.stderr.trim(), `Connection to 127.0.0.1:${port} timed out after 0.5 seconds (ETIMEDOUT)`)
+    }))
+
   it.scoped("rejects a malformed URI with EINVAL before connecting", () =>
     Effect.gen(function*() {
       const result = yield* runCli(["connect", "tcp://127.0.0.1"])

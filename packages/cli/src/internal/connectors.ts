@@ -1,22 +1,34 @@
 /**
- * The `Connector` that `effect-socket connect` uses, assembled from its flags. It routes by
- * scheme as ReactPHP's `Connector` does (`tcp://` is the default). This module stands in for
- * `NodeConnector.layer(options)` until that facade exists.
+ * The `Connector` that `effect-socket connect` uses, assembled from its flags as ReactPHP's
+ * `Connector` assembles its stack: TCP, then the timeout around it; routed by scheme
+ * (`tcp://` is the default). This module stands in for `NodeConnector.layer(options)` until
+ * that facade exists.
  */
 import { Connector } from "@effect-socket/socket/Connector"
 import { ConnectError } from "@effect-socket/socket/SocketError"
+import * as TimeoutConnector from "@effect-socket/socket/TimeoutConnector"
 import * as TcpConnector from "@effect-socket/node/TcpConnector"
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+
+/** What the flags of `connect` ask of the connector. */
+export interface Options {
+  /** Give up on a connection attempt after this long (`ETIMEDOUT`); none: wait as long as the OS does. */
+  readonly timeout: Option.Option<Duration.Duration>
+}
 
 const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//
 
 /** The URI's scheme, lower-cased; `tcp` when it has none (`127.0.0.1:80`). */
 export const schemeOf = (uri: string): string => SCHEME.exec(uri)?.[1]?.toLowerCase() ?? "tcp"
 
+type Service = Context.Tag.Service<Connector>
+
 /** A connector that hands each URI to the connector of its scheme, or fails with `NoConnector`. */
-const byScheme = (routes: Readonly<Record<string, Connector["Type"]>>): Connector["Type"] =>
+const byScheme = (routes: Readonly<Record<string, Service>>): Service =>
   Connector.of({
     connect: (uri) => {
       const scheme = schemeOf(uri)
@@ -38,11 +50,17 @@ const byScheme = (routes: Readonly<Record<string, Connector["Type"]>>): Connecto
 const service = (layer: Layer.Layer<Connector>) => Effect.map(Layer.build(layer), Context.get(Connector))
 
 /** The connector for the flags of `connect`. */
-export const layer: Layer.Layer<Connector> =
-  Layer.scoped(
+export const layer = (options: Options): Layer.Layer<Connector> => {
+  const withTimeout = (inner: Layer.Layer<Connector>) =>
+    Option.match(options.timeout, {
+      onNone: () => inner,
+      onSome: (duration) => TimeoutConnector.layer(duration).pipe(Layer.provide(inner))
+    })
+  return Layer.scoped(
     Connector,
     Effect.gen(function*() {
-      const tcp = yield* service(TcpConnector.layer)
+      const tcp = yield* service(withTimeout(TcpConnector.layer))
       return byScheme({ tcp })
     })
   )
+}
