@@ -1,11 +1,12 @@
 import { execFileSync } from "node:child_process"
 import { createRequire } from "node:module"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import type { TestProject } from "vitest/node"
 
-/** Builds packages/cli and its references with `tsc -b` (incremental: fast when up to date). */
-export default function setup() {
-  const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+/**
+ * Builds the test project's package and its references with `tsc -b` (incremental: fast when
+ * up to date), for tests that run the built JavaScript in child processes.
+ */
+export default function setup(project: TestProject) {
   const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc")
-  execFileSync(process.execPath, [tsc, "-b", pkg], { stdio: "inherit" })
+  execFileSync(process.execPath, [tsc, "-b", project.config.root], { stdio: "inherit" })
 }

@@ -1,103 +1,13 @@
 /**
- * Child processes for the end-to-end tests: the built `effect-socket` command (or any program,
- * such as `socat`), owned by a scope that kills it and waits for it to be gone.
+ * The built `effect-socket` command as a child process.
  */
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import type * as Scope from "effect/Scope"
-import * as child_process from "node:child_process"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { spawn } from "./process.js"
 
 /** The built executable. */
 export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../dist/bin.js")
-
-export interface Exited {
-  readonly code: number | null
-  readonly signal: NodeJS.Signals | null
-}
-
-export interface Process {
-  readonly child: child_process.ChildProcessWithoutNullStreams
-  /** Everything written to stdout so far. */
-  readonly stdout: () => Buffer
-  /** Everything written to stderr so far, as text. */
-  readonly stderr: () => string
-  /** Completes once the process has exited and its stdio pipes are closed. */
-  readonly closed: Effect.Effect<Exited>
-  /** Waits for `pattern` in stderr (as written so far or later) and returns the match. */
-  readonly waitForStderr: (pattern: RegExp) => Effect.Effect<RegExpMatchArray, Error>
-  /** Writes to stdin and, when `end` is set, closes it. */
-  readonly input: (data: Uint8Array | string, end?: boolean) => Effect.Effect<void>
-}
-
-/**
- * Starts `command args`. Closing the scope kills it (SIGKILL) if it still runs and waits until
- * it is gone, so no process or pipe outlives the test.
- */
-export const spawn = (command: string, args: ReadonlyArray<string>): Effect.Effect<Process, never, Scope.Scope> =>
-  Effect.gen(function*() {
-    const closed = yield* Deferred.make<Exited>()
-    const child = yield* Effect.acquireRelease(
-      Effect.sync(() => {
-        const child = child_process.spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] })
-        child.on("close", (code, signal) => Deferred.unsafeDone(closed, Effect.succeed({ code, signal })))
-        // A test may stop writing or reading early: EPIPE on our side of a pipe is not a failure.
-        child.stdin.on("error", () => {})
-        return child
-      }),
-      (child) =>
-        Effect.suspend(() => {
-          if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
-          return Deferred.await(closed)
-        })
-    )
-    const out: Array<Buffer> = []
-    let err = ""
-    const watchers = new Set<() => void>()
-    child.stdout.on("data", (chunk: Buffer) => out.push(chunk))
-    child.stderr.on("data", (chunk: Buffer) => {
-      err += chunk.toString("utf8")
-      for (const watcher of watchers) watcher()
-    })
-    const waitForStderr = (pattern: RegExp) =>
-      Effect.async<RegExpMatchArray, Error>((resume) => {
-        const check = () => {
-          const match = pattern.exec(err)
-          if (match !== null) {
-            cleanup()
-            resume(Effect.succeed(match))
-          }
-        }
-        const onClose = () => {
-          cleanup()
-          resume(Effect.fail(new Error(`process ended before writing ${pattern} to stderr; stderr was:\n${err}`)))
-        }
-        const cleanup = () => {
-          watchers.delete(check)
-          child.off("close", onClose)
-        }
-        watchers.add(check)
-        child.once("close", onClose)
-        check()
-        return Effect.sync(cleanup)
-      })
-    const input = (data: Uint8Array | string, end = false) =>
-      Effect.async<void>((resume) => {
-        child.stdin.write(data, () => {
-          if (end) child.stdin.end()
-          resume(Effect.void)
-        })
-      })
-    return {
-      child,
-      stdout: () => Buffer.concat(out),
-      stderr: () => err,
-      closed: Deferred.await(closed),
-      waitForStderr,
-      input
-    } satisfies Process
-  })
 
 /** Starts the built `effect-socket` with `args`. */
 export const cli = (...args: ReadonlyArray<string>) => spawn(process.execPath, [BIN, ...args])

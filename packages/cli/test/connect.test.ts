@@ -2,7 +2,8 @@ import * as TcpServer from "@effect-socket/node/TcpServer"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as crypto from "node:crypto"
-import { cli, listen, runCli, spawn } from "./cliProcess.js"
+import { cli, listen, runCli } from "./cliProcess.js"
+import { spawn } from "./process.js"
 
 /** A port that nothing listens on: bound on port 0, then released. */
 const closedPort = Effect.scoped(Effect.map(TcpServer.make("127.0.0.1:0"), (server) => server.address))

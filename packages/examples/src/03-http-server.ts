@@ -1,0 +1,35 @@
+/**
+ * A plain HTTP server, for illustration only: it accepts a connection, waits for the request's
+ * first bytes (it does not parse them: send anything) and answers with a small HTML page.
+ * Real applications should use an HTTP library such as `@effect/platform`'s `HttpServer`.
+ *
+ *   $ node packages/examples/dist/03-http-server.js 127.0.0.1:8000
+ *   $ curl -v http://127.0.0.1:8000/
+ *
+ * The Effect version of ReactPHP socket's examples/03-http-server.php.
+ */
+import { TcpServer } from "@effect-socket/node"
+import { Server } from "@effect-socket/socket"
+import { NodeRuntime } from "@effect/platform-node"
+import { Console, Effect, Stream } from "effect"
+
+const body = "<html><h1>Hello world!</h1></html>\r\n"
+const response = `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`
+
+const program = Effect.gen(function*() {
+  const server = yield* TcpServer.make(process.argv[2] ?? "127.0.0.1:0")
+  yield* Console.log(`Listening on ${server.address.replace(/^tcp:/, "http:")}`)
+
+  yield* Server.serve(server, (connection) =>
+    Effect.gen(function*() {
+      // Wait for the first chunk of the request (or the client's FIN).
+      yield* Stream.runDrain(Stream.take(connection.read, 1))
+      yield* connection.write(response)
+      yield* connection.end
+      // Let the client read the answer and close first: closing with its request still
+      // unread would reset the connection.
+      yield* Stream.runDrain(connection.read)
+    }))
+})
+
+NodeRuntime.runMain(Effect.scoped(program))

@@ -1,0 +1,28 @@
+/**
+ * A plain HTTP client, for illustration only: it connects, sends a `GET /` request and prints
+ * whatever the server answers until it closes the connection.
+ * Real applications should use an HTTP library such as `@effect/platform`'s `HttpClient`.
+ *
+ *   $ node packages/examples/dist/11-http-client.js 127.0.0.1:8000
+ *
+ * The argument is `host[:port]`, port 80 by default. The Effect version of ReactPHP socket's
+ * examples/11-http-client.php.
+ */
+import { TcpConnector } from "@effect-socket/node"
+import { Connector } from "@effect-socket/socket"
+import { NodeRuntime } from "@effect/platform-node"
+import { Console, Effect, Stream } from "effect"
+
+const target = process.argv[2] ?? "127.0.0.1"
+const authority = /:\d+$/.test(target) ? target : `${target}:80`
+
+const program = Effect.gen(function*() {
+  const connection = yield* Connector.connect(authority)
+  yield* connection.write(`GET / HTTP/1.0\r\nHost: ${target}\r\n\r\n`)
+  yield* Stream.runForEach(connection.read, (chunk) => Effect.sync(() => process.stdout.write(chunk)))
+  yield* Console.log("[CLOSED]")
+}).pipe(
+  Effect.tapError((error) => Console.error(`Error: ${error.message}`))
+)
+
+NodeRuntime.runMain(program.pipe(Effect.scoped, Effect.provide(TcpConnector.layer)), { disableErrorReporting: true })

@@ -1,0 +1,33 @@
+/**
+ * Start this server and send it data: it counts the bytes each connection sends and, when the
+ * connection closes, prints how many arrived and at what rate.
+ *
+ *   $ node packages/examples/dist/91-benchmark-server.js 127.0.0.1:8000
+ *   $ dd if=/dev/zero bs=1M count=1000 | effect-socket connect 127.0.0.1:8000
+ *
+ * The Effect version of ReactPHP socket's examples/91-benchmark-server.php.
+ */
+import { TcpServer } from "@effect-socket/node"
+import { Server } from "@effect-socket/socket"
+import { NodeRuntime } from "@effect/platform-node"
+import { Console, Effect, Option, Stream } from "effect"
+
+const program = Effect.gen(function*() {
+  const server = yield* TcpServer.make(process.argv[2] ?? "127.0.0.1:0")
+  yield* Console.log(`Listening on ${server.address}`)
+
+  yield* Server.serve(server, (connection) =>
+    Effect.gen(function*() {
+      const peer = Option.getOrElse(connection.remoteAddress, () => "unknown")
+      yield* Console.log(`[${peer} connected]`)
+      const start = performance.now()
+      const bytes = yield* Stream.runFold(connection.read, 0, (total, chunk) => total + chunk.length)
+      const seconds = (performance.now() - start) / 1000
+      const rate = bytes / seconds / 1024 / 1024
+      yield* Console.log(
+        `[${peer} disconnected after receiving ${bytes} bytes in ${seconds.toFixed(3)}s => ${rate.toFixed(1)} MiB/s]`
+      )
+    }))
+})
+
+NodeRuntime.runMain(Effect.scoped(program))
