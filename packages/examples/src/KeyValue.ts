@@ -8,8 +8,8 @@
  * `SET key value` → `OK`; `GET key` → `VALUE value` or `NOT_FOUND`; anything else → `ERROR …`.
  * Keys are one word; values are the rest of the line.
  */
-import type { Connection } from "@effect-socket/socket"
-import { Connector, SocketError } from "@effect-socket/socket"
+import type { Connection, SocketError } from "@effect-socket/socket"
+import { Connector } from "@effect-socket/socket"
 import { Chunk, Data, Duration, Effect, Option, Ref, Schedule, Stream } from "effect"
 
 /** The server's state: one map shared by every connection. */
