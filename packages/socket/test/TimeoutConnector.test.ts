@@ -11,6 +11,7 @@ import * as TestClock from "effect/TestClock"
 import * as Connection from "../src/Connection.js"
 import * as Connector from "../src/Connector.js"
 import { ConnectError } from "../src/SocketError.js"
+import { pendingTimersAfter } from "./fixtures/timers.js"
 import * as TimeoutConnector from "../src/TimeoutConnector.js"
 
 /**
@@ -37,15 +38,6 @@ const scripted = (delay: Duration.DurationInput, outcome: "connect" | "refuse" |
   })
   return { events, connection, connector, layer: Layer.succeed(Connector.Connector, connector) }
 }
-
-/**
- * Node timers pending once every runnable fiber has run: on the live clock, a deadline left
- * running is one of them.
- */
-const liveTimers = Effect.zipRight(
-  Effect.repeatN(Effect.yieldNow(), 10),
-  Effect.sync(() => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length)
-)
 
 describe("TimeoutConnector", () => {
   it.scoped("fails with ETIMEDOUT at the deadline and releases what the attempt held", () =>
@@ -96,12 +88,11 @@ describe("TimeoutConnector", () => {
   it.live("passes an immediate connection through without leaving a timer", () =>
     Effect.gen(function*() {
       const double = scripted(Duration.zero, "connect")
-      const before = yield* liveTimers
-      const connection = yield* TimeoutConnector.withTimeout(double.connector, "1 hour").connect("tcp://10.0.0.1:80").pipe(
-        Effect.scoped
+      const [connection, pending] = yield* pendingTimersAfter(
+        TimeoutConnector.withTimeout(double.connector, "1 hour").connect("tcp://10.0.0.1:80").pipe(Effect.scoped)
       )
       assert.strictEqual(connection, double.connection)
-      assert.strictEqual(yield* liveTimers, before)
+      assert.strictEqual(pending, 0)
       assert.deepStrictEqual(double.events, ["open tcp://10.0.0.1:80", "released"])
     }))
 
@@ -121,12 +112,11 @@ describe("TimeoutConnector", () => {
   it.live("passes an immediate inner failure through without leaving a timer", () =>
     Effect.gen(function*() {
       const double = scripted(Duration.zero, "refuse")
-      const before = yield* liveTimers
-      const error = yield* Effect.flip(
+      const [error, pending] = yield* pendingTimersAfter(Effect.flip(
         TimeoutConnector.withTimeout(double.connector, "1 hour").connect("tcp://10.0.0.1:80").pipe(Effect.scoped)
-      )
+      ))
       assert.strictEqual(error.code, "ECONNREFUSED")
-      assert.strictEqual(yield* liveTimers, before)
+      assert.strictEqual(pending, 0)
       assert.deepStrictEqual(double.events, ["open tcp://10.0.0.1:80", "released"])
     }))
 
