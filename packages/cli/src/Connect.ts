@@ -18,7 +18,7 @@ import { info, reportFailure } from "./internal/report.js"
 import * as Stdio from "./internal/stdio.js"
 
 const uri = Args.text({ name: "uri" }).pipe(
-  Args.withDescription("Where to connect: tcp://IP:port (the scheme may be omitted), tcp://[::1]:port.")
+  Args.withDescription("Where to connect: tcp://IP:port (the scheme may be omitted), tcp://[::1]:port, unix:///path.")
 )
 
 const timeout = Options.float("timeout").pipe(
@@ -37,13 +37,14 @@ export const verbose = Options.boolean("verbose").pipe(
   Options.withDescription("Print addresses and protocol details to stderr, and full error causes with stack traces.")
 )
 
-const familyOf = (address: string) => (address.includes("[") ? "IPv6" : /^\w+:\/\/\d/.test(address) ? "IPv4" : "local")
+const familyOf = (address: string) =>
+  address.startsWith("unix:") ? "Unix domain socket" : address.includes("[") ? "IPv6" : "IPv4"
 
 /** One line on stderr about the connection that was opened. */
 const describe = (connection: Connection) => {
-  const remote = Option.getOrElse(connection.remoteAddress, () => "?")
-  const local = Option.getOrElse(connection.localAddress, () => "?")
-  return info(`Connected to ${remote} from ${local} (${familyOf(remote)})`)
+  const remote = Option.getOrElse(connection.remoteAddress, () => "unknown")
+  const from = Option.match(connection.localAddress, { onNone: () => "", onSome: (local) => ` from ${local}` })
+  return info(`Connected to ${remote}${from} (${familyOf(remote)})`)
 }
 
 /**

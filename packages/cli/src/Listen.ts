@@ -18,7 +18,10 @@ import { info, reportFailure } from "./internal/report.js"
 import * as Servers from "./internal/servers.js"
 
 const uri = Args.text({ name: "uri" }).pipe(
-  Args.withDescription("Where to listen: tcp://IP:port, IP:port, or a bare port (on 127.0.0.1); port 0 picks a free port.")
+  Args.withDescription(
+    "Where to listen: tcp://IP:port, IP:port, a bare port (on 127.0.0.1; port 0 picks a free one), " +
+      "unix:///path (the socket file is removed on exit) or fd://N (an inherited listening socket)."
+  )
 )
 
 const mode = Options.choice("mode", Modes.modes).pipe(

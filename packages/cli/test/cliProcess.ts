@@ -12,6 +12,10 @@ export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), ".
 /** Starts the built `effect-socket` with `args`. */
 export const cli = (...args: ReadonlyArray<string>) => spawn(process.execPath, [BIN, ...args])
 
+/** Starts the built `effect-socket` with `args` and `fds` as its fds 3, 4, …. */
+export const cliWithFds = (fds: ReadonlyArray<number>, ...args: ReadonlyArray<string>) =>
+  spawn(process.execPath, [BIN, ...args], { inheritFds: fds })
+
 /** Runs the built `effect-socket` with `args` and `stdin`, and waits for it to exit. */
 export const runCli = (args: ReadonlyArray<string>, stdin: Uint8Array | string = "") =>
   Effect.scoped(Effect.gen(function*() {

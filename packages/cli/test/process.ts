@@ -29,15 +29,21 @@ export interface Process {
 }
 
 /**
- * Starts `command args`. Closing the scope kills it (SIGKILL) if it still runs and waits until
+ * Starts `command args`; `inheritFds` become the child's fds 3, 4, …. Closing the scope kills it (SIGKILL) if it still runs and waits until
  * it is gone, so no process or pipe outlives the test.
  */
-export const spawn = (command: string, args: ReadonlyArray<string>): Effect.Effect<Process, never, Scope.Scope> =>
+export const spawn = (
+  command: string,
+  args: ReadonlyArray<string>,
+  options: { readonly inheritFds?: ReadonlyArray<number> } = {}
+): Effect.Effect<Process, never, Scope.Scope> =>
   Effect.gen(function*() {
     const closed = yield* Deferred.make<Exited>()
     const child = yield* Effect.acquireRelease(
       Effect.sync(() => {
-        const child = child_process.spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] })
+        const child = child_process.spawn(command, args, {
+          stdio: ["pipe", "pipe", "pipe", ...(options.inheritFds ?? [])]
+        }) as child_process.ChildProcessWithoutNullStreams
         child.on("close", (code, signal) => Deferred.unsafeDone(closed, Effect.succeed({ code, signal })))
         // A test may stop writing or reading early: EPIPE on our side of a pipe is not a failure.
         child.stdin.on("error", () => {})

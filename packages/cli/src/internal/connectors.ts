@@ -1,13 +1,14 @@
 /**
  * The `Connector` that `effect-socket connect` uses, assembled from its flags as ReactPHP's
- * `Connector` assembles its stack: TCP, then the timeout around it; routed by scheme
- * (`tcp://` is the default). This module stands in for `NodeConnector.layer(options)` until
+ * `Connector` assembles its stack: TCP, then the timeout around it, and Unix sockets; routed by
+ * scheme (`tcp://` is the default). This module stands in for `NodeConnector.layer(options)` until
  * that facade exists.
  */
 import { Connector } from "@effect-socket/socket/Connector"
 import { ConnectError } from "@effect-socket/socket/SocketError"
 import * as TimeoutConnector from "@effect-socket/socket/TimeoutConnector"
 import * as TcpConnector from "@effect-socket/node/TcpConnector"
+import * as UnixConnector from "@effect-socket/node/UnixConnector"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -60,7 +61,9 @@ export const layer = (options: Options): Layer.Layer<Connector> => {
     Connector,
     Effect.gen(function*() {
       const tcp = yield* service(withTimeout(TcpConnector.layer))
-      return byScheme({ tcp })
+      // As in ReactPHP, the timeout does not apply to Unix sockets: they connect at once or fail.
+      const unix = yield* service(UnixConnector.layer)
+      return byScheme({ tcp, unix })
     })
   )
 }

@@ -1,20 +1,18 @@
 /**
- * The server that `effect-socket listen` opens, chosen by the URI's scheme. This module stands
- * in for `SocketServer.make(uri, options)` until that facade exists.
+ * The server that `effect-socket listen` opens: `SocketServer.make`, which dispatches on the
+ * URI's scheme (`tcp://`, `unix://`, `fd://N`), after the command line's own shorthand.
  */
+import * as SocketServer from "@effect-socket/node/SocketServer"
 import type { Server } from "@effect-socket/socket/Server"
-import { InvalidUriError, ListenError } from "@effect-socket/socket/SocketError"
-import * as TcpServer from "@effect-socket/node/TcpServer"
-import * as Effect from "effect/Effect"
+import type { ListenError } from "@effect-socket/socket/SocketError"
+import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { schemeOf } from "./connectors.js"
 
-/** Listens on `uri`: `tcp://IP:port`, `IP:port` or a bare port. */
-export const make = (uri: string): Effect.Effect<Server, ListenError, Scope.Scope> => {
-  switch (schemeOf(uri)) {
-    case "tcp":
-      return TcpServer.make(uri)
-    default:
-      return Effect.fail(ListenError.invalidUri(new InvalidUriError({ uri, problem: "UnsupportedScheme" })))
-  }
-}
+/**
+ * A bare port (`8080`) means `127.0.0.1:8080`, as for netcat's `-l 8080`; `SocketServer` itself
+ * refuses a bare port, as ReactPHP's does.
+ */
+const expand = (uri: string) => (/^[0-9]+$/.test(uri) ? `127.0.0.1:${uri}` : uri)
+
+/** Listens on `uri`: `tcp://IP:port`, `IP:port`, a bare port, `unix:///path` or `fd://N`. */
+export const make = (uri: string): Effect.Effect<Server, ListenError, Scope.Scope> => SocketServer.make(expand(uri))
