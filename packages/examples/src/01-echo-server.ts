@@ -4,16 +4,23 @@
  *   $ node packages/examples/dist/01-echo-server.js 127.0.0.1:8000
  *   $ effect-socket connect 127.0.0.1:8000      (or: telnet 127.0.0.1 8000)
  *
+ * You can also run it on a Unix domain socket, or on a listening socket it inherits as fd 3
+ * (systemd socket activation):
+ *
+ *   $ node packages/examples/dist/01-echo-server.js unix:///tmp/server.sock
+ *   $ effect-socket connect unix:///tmp/server.sock
+ *   $ systemd-socket-activate -l 8000 node packages/examples/dist/01-echo-server.js fd://3
+ *
  * The Effect version of ReactPHP socket's examples/01-echo-server.php. Ctrl-C closes the server
  * and every connection (they belong to the program's scope).
  */
-import { TcpServer } from "@effect-socket/node"
+import { SocketServer } from "@effect-socket/node"
 import { Server } from "@effect-socket/socket"
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Option, Stream } from "effect"
 
 const program = Effect.gen(function*() {
-  const server = yield* TcpServer.make(process.argv[2] ?? "127.0.0.1:0")
+  const server = yield* SocketServer.make(process.argv[2] ?? "127.0.0.1:0")
   yield* Console.log(`Listening on ${server.address}`)
   yield* Effect.forkScoped(Stream.runForEach(server.errors, (error) => Console.log(`Error: ${error.message}`)))
 

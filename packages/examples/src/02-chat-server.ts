@@ -5,16 +5,23 @@
  *   $ node packages/examples/dist/02-chat-server.js 127.0.0.1:8000
  *   $ effect-socket connect 127.0.0.1:8000      (in two terminals)
  *
+ * You can also run it on a Unix domain socket, or on a listening socket it inherits as fd 3
+ * (systemd socket activation):
+ *
+ *   $ node packages/examples/dist/02-chat-server.js unix:///tmp/server.sock
+ *   $ effect-socket connect unix:///tmp/server.sock
+ *   $ systemd-socket-activate -l 8000 node packages/examples/dist/02-chat-server.js fd://3
+ *
  * The Effect version of ReactPHP socket's examples/02-chat-server.php: a `LimitingServer`
  * without a limit keeps the list of open connections, and each message goes to all of them.
  */
-import { TcpServer } from "@effect-socket/node"
+import { SocketServer } from "@effect-socket/node"
 import { LimitingServer, Server, SocketUri } from "@effect-socket/socket"
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Either, Option, Stream } from "effect"
 
 const program = Effect.gen(function*() {
-  const server = yield* LimitingServer.make(yield* TcpServer.make(process.argv[2] ?? "127.0.0.1:0"), { limit: null })
+  const server = yield* LimitingServer.make(yield* SocketServer.make(process.argv[2] ?? "127.0.0.1:0"), { limit: null })
   yield* Console.log(`Listening on ${server.address}`)
 
   const broadcast = (message: string) =>

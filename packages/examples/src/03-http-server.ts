@@ -6,9 +6,16 @@
  *   $ node packages/examples/dist/03-http-server.js 127.0.0.1:8000
  *   $ curl -v http://127.0.0.1:8000/
  *
+ * You can also run it on a Unix domain socket, or on a listening socket it inherits as fd 3
+ * (systemd socket activation):
+ *
+ *   $ node packages/examples/dist/03-http-server.js unix:///tmp/server.sock
+ *   $ curl --unix-socket /tmp/server.sock http://localhost/
+ *   $ systemd-socket-activate -l 8000 node packages/examples/dist/03-http-server.js fd://3
+ *
  * The Effect version of ReactPHP socket's examples/03-http-server.php.
  */
-import { TcpServer } from "@effect-socket/node"
+import { SocketServer } from "@effect-socket/node"
 import { Server } from "@effect-socket/socket"
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Stream } from "effect"
@@ -17,7 +24,7 @@ const body = "<html><h1>Hello world!</h1></html>\r\n"
 const response = `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`
 
 const program = Effect.gen(function*() {
-  const server = yield* TcpServer.make(process.argv[2] ?? "127.0.0.1:0")
+  const server = yield* SocketServer.make(process.argv[2] ?? "127.0.0.1:0")
   yield* Console.log(`Listening on ${server.address.replace(/^tcp:/, "http:")}`)
 
   yield* Server.serve(server, (connection) =>

@@ -10,7 +10,7 @@
  * What Effect adds: the bound is one option, the waiting costs no fiber and no buffer, and
  * closing the program's scope interrupts every handler and closes every connection.
  */
-import { TcpServer } from "@effect-socket/node"
+import { SocketServer } from "@effect-socket/node"
 import { Server } from "@effect-socket/socket"
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Ref, Stream } from "effect"
@@ -18,7 +18,7 @@ import { Console, Effect, Ref, Stream } from "effect"
 const concurrency = Number(process.argv[3] ?? 2)
 
 const program = Effect.gen(function*() {
-  const server = yield* TcpServer.make(process.argv[2] ?? "127.0.0.1:0")
+  const server = yield* SocketServer.make(process.argv[2] ?? "127.0.0.1:0")
   yield* Console.log(`Listening on ${server.address}, serving ${concurrency} clients at a time`)
   const served = yield* Ref.make(0)
   const busy = yield* Ref.make(0)

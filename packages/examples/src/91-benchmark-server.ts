@@ -5,15 +5,22 @@
  *   $ node packages/examples/dist/91-benchmark-server.js 127.0.0.1:8000
  *   $ dd if=/dev/zero bs=1M count=1000 | effect-socket connect 127.0.0.1:8000
  *
+ * You can also run it on a Unix domain socket, or on a listening socket it inherits as fd 3
+ * (systemd socket activation):
+ *
+ *   $ node packages/examples/dist/91-benchmark-server.js unix:///tmp/server.sock
+ *   $ dd if=/dev/zero bs=1M count=1000 | effect-socket connect unix:///tmp/server.sock
+ *   $ systemd-socket-activate -l 8000 node packages/examples/dist/91-benchmark-server.js fd://3
+ *
  * The Effect version of ReactPHP socket's examples/91-benchmark-server.php.
  */
-import { TcpServer } from "@effect-socket/node"
+import { SocketServer } from "@effect-socket/node"
 import { Server } from "@effect-socket/socket"
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Option, Stream } from "effect"
 
 const program = Effect.gen(function*() {
-  const server = yield* TcpServer.make(process.argv[2] ?? "127.0.0.1:0")
+  const server = yield* SocketServer.make(process.argv[2] ?? "127.0.0.1:0")
   yield* Console.log(`Listening on ${server.address}`)
 
   yield* Server.serve(server, (connection) =>

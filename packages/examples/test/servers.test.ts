@@ -7,8 +7,11 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as crypto from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { spawn } from "../../cli/test/process.js"
-import { run, server } from "./example.js"
+import { example, run, server } from "./example.js"
 
 const readAll = (connection: Connection) =>
   Effect.map(Stream.runCollect(connection.read), (chunks) => Buffer.concat(Chunk.toArray(chunks)))
@@ -64,6 +67,23 @@ describe("server examples", () => {
       const response = curl.stdout().toString()
       assert.match(response, /^HTTP\/1\.1 200 OK\r\n/)
       assert.include(response, "\r\n\r\n<html><h1>Hello world!</h1></html>\r\n")
+    }))
+
+  it.scoped("03-http-server answers curl on a Unix socket too, and removes the socket file on SIGINT", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.acquireRelease(
+        Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "es-example-"))),
+        (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+      )
+      const file = path.join(dir, "http.sock")
+      const proc = yield* example("03-http-server", `unix://${file}`)
+      yield* proc.waitFor("stdout", new RegExp(`Listening on unix://${file}\n`))
+      const curl = yield* spawn("curl", ["-sS", "--unix-socket", file, "http://localhost/"])
+      assert.strictEqual((yield* curl.closed).code, 0, curl.stderr())
+      assert.strictEqual(curl.stdout().toString(), "<html><h1>Hello world!</h1></html>\r\n")
+      proc.child.kill("SIGINT")
+      assert.strictEqual((yield* proc.closed).code, 0)
+      assert.isFalse(fs.existsSync(file))
     }))
 
   it.scoped("11-http-client fetches the page of 03-http-server and prints [CLOSED]", () =>
