@@ -18,6 +18,10 @@ export const modes = ["echo", "discard", "chat", "stdio"] as const
 /** @see {@link modes} */
 export type Mode = typeof modes[number]
 
+type Handler<E> = (connection: Connection) => Effect.Effect<void, E, Scope.Scope>
+/** A decoration of every connection handler (e.g. logging), whatever its error type. */
+type Wrap = <E>(handler: Handler<E>) => Handler<E>
+
 const nameOf = (connection: Connection) => Option.getOrElse(connection.remoteAddress, () => "unknown peer")
 
 /** Writes back everything it reads; passes the peer's half-close on. */
@@ -69,9 +73,6 @@ const stdio = (server: Server.Server, onConnection: Wrap) =>
     }
   })
 
-type Handler<E> = (connection: Connection) => Effect.Effect<void, E, Scope.Scope>
-type Wrap = <E>(handler: Handler<E>) => Handler<E>
-
 /** With `verbose`, a handler that says when each connection opens and closes (on stderr). */
 const announce = (verbose: boolean): Wrap => (handler) =>
   verbose
@@ -88,7 +89,11 @@ const announce = (verbose: boolean): Wrap => (handler) =>
  * Runs `mode` on `server` until the server's scope closes (or, for `stdio`, until the first
  * connection ends).
  */
-export const run = (mode: Mode, server: Server.Server, verbose: boolean): Effect.Effect<void, ServerError | ConnectionError | Stdio.StdioError> => {
+export const run = (
+  mode: Mode,
+  server: Server.Server,
+  verbose: boolean
+): Effect.Effect<void, ServerError | ConnectionError | Stdio.StdioError> => {
   const wrap = announce(verbose)
   switch (mode) {
     case "echo":
