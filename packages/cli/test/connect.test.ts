@@ -2,6 +2,7 @@ import * as TcpServer from "@effect-socket/node/TcpServer"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as crypto from "node:crypto"
+import * as net from "node:net"
 import { cli, listen, runCli } from "./cliProcess.js"
 import { spawn } from "./process.js"
 
@@ -41,6 +42,28 @@ describe("effect-socket connect", () => {
       const exited = yield* client.closed
       assert.strictEqual(exited.code, 0, client.stderr())
       assert.strictEqual(client.stdout().toString(), "greeting\n")
+    }))
+
+  it.scoped("exits 1 with the read error's message when the peer resets the connection", () =>
+    Effect.gen(function*() {
+      // A peer that answers the first bytes of every connection with a RST.
+      const peer = yield* Effect.acquireRelease(
+        Effect.async<net.Server>((resume) => {
+          const server = net.createServer((socket) => socket.once("data", () => socket.resetAndDestroy()))
+          server.listen({ host: "127.0.0.1", port: 0 }, () => resume(Effect.succeed(server)))
+        }),
+        (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+      )
+      const address = `tcp://127.0.0.1:${(peer.address() as net.AddressInfo).port}`
+      const client = yield* cli("connect", address)
+      yield* client.input("ping")
+      const exited = yield* client.closed
+      assert.strictEqual(exited.code, 1)
+      // The peer's address may be gone by the time the reset is reported: the message may lack it.
+      assert.match(
+        client.stderr().trim(),
+        /^Unable to read from connection( to tcp:\/\/127\.0\.0\.1:\d+)?: Connection reset by peer \(ECONNRESET\)$/
+      )
     }))
 
   it.scoped("fails with the connect error's message, exit code 1 and no stack trace", () =>
