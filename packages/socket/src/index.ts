@@ -9,6 +9,14 @@ export * as Connector from "./Connector.js"
 /**
  * @since 0.1.0
  */
+export * as DnsConnector from "./DnsConnector.js"
+/**
+ * @since 0.1.0
+ */
+export * as HappyEyeballsConnector from "./HappyEyeballsConnector.js"
+/**
+ * @since 0.1.0
+ */
 export * as Resolver from "./Resolver.js"
 /**
  * @since 0.1.0
