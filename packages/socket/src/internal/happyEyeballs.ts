@@ -10,7 +10,6 @@ import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
@@ -66,9 +65,10 @@ const makeFailures = (uri: string) => {
 
 type Failures = ReturnType<typeof makeFailures>
 
+/** A query's addresses; a failed query gives none (its error went to the failures). */
 interface Answer {
   readonly family: Family
-  readonly result: Either.Either<ReadonlyArray<string>, DnsError>
+  readonly addresses: ReadonlyArray<string>
 }
 
 /**
@@ -80,9 +80,14 @@ interface Answer {
  */
 const sendQueries = (resolver: Context.Tag.Service<Resolver>, host: string, timing: Timing, failures: Failures) =>
   Effect.gen(function*() {
-    const answers = yield* Queue.unbounded<Answer>()
+    const answers = yield* Queue.bounded<Answer>(2)
+    // A failure counts for the all-failed error when it arrives, not when it is merged.
     const query = (family: Family) =>
-      Effect.forkScoped(Effect.flatMap(Effect.either(resolver.resolve(host, family)), (result) => Queue.offer(answers, { family, result })))
+      resolver.resolve(host, family).pipe(
+        Effect.catchAll((error) => Effect.as(Effect.sync(() => failures.record(family, error)), [])),
+        Effect.flatMap((addresses) => Queue.offer(answers, { family, addresses })),
+        Effect.forkScoped
+      )
     yield* query(6)
     yield* query(4)
 
@@ -91,15 +96,10 @@ const sendQueries = (resolver: Context.Tag.Service<Resolver>, host: string, timi
     let lastFamily: Family = 4
     let received = 0
 
-    const receive = ({ family, result }: Answer) => {
+    const receive = ({ addresses, family }: Answer) => {
       answered.add(family)
-      Either.match(result, {
-        onLeft: (error) => failures.record(family, error),
-        onRight: (addresses) => {
-          unused[family].push(...addresses)
-          received += addresses.length
-        }
-      })
+      unused[family].push(...addresses)
+      received += addresses.length
     }
 
     const takeInterleaved = (): string | undefined => {
@@ -109,18 +109,20 @@ const sendQueries = (resolver: Context.Tag.Service<Resolver>, host: string, timi
       return unused[family].shift()
     }
 
+    // RFC 8305 §3 Resolution Delay: IPv4 addresses that come first wait a little for the AAAA answer.
+    let resolutionDelayOver = false
     const next: Effect.Effect<Option.Option<string>> = Effect.gen(function*() {
       while (true) {
-        const address = takeInterleaved()
-        if (address !== undefined) return Option.some(address)
-        if (answered.size === 2) return Option.none()
-        const answer = yield* Queue.take(answers)
-        receive(answer)
-        // RFC 8305 §3 Resolution Delay: a positive A answer that comes first waits a little for AAAA.
-        if (answer.family === 4 && Either.isRight(answer.result) && !answered.has(6)) {
+        for (const answer of yield* Queue.takeAll(answers)) receive(answer)
+        if (!resolutionDelayOver && unused[4].length > 0 && !answered.has(6)) {
+          resolutionDelayOver = true
           const aaaa = yield* Effect.timeoutOption(Queue.take(answers), timing.resolutionDelay)
           if (Option.isSome(aaaa)) receive(aaaa.value)
         }
+        const address = takeInterleaved()
+        if (address !== undefined) return Option.some(address)
+        if (answered.size === 2) return Option.none()
+        receive(yield* Queue.take(answers))
       }
     })
     return { next, anyAddress: () => received > 0 }
