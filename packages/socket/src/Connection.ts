@@ -63,6 +63,11 @@ export interface Connection {
   readonly end: Effect.Effect<void, ConnectionError>
   /** Closes both directions now, discarding unsent data (ReactPHP's `close()`). Idempotent. */
   readonly close: Effect.Effect<void>
+  /**
+   * Completes once the connection is closed in both directions, whoever closed it (ReactPHP's
+   * `close` event). Waiting for it does not read, write or keep the connection open.
+   */
+  readonly closed: Effect.Effect<void>
 }
 
 /**

@@ -17,6 +17,14 @@ export * as HappyEyeballsConnector from "./HappyEyeballsConnector.js"
 /**
  * @since 0.1.0
  */
+export * as LimitingServer from "./LimitingServer.js"
+/**
+ * @since 0.1.0
+ */
+export * as PlatformSocket from "./PlatformSocket.js"
+/**
+ * @since 0.1.0
+ */
 export * as Resolver from "./Resolver.js"
 /**
  * @since 0.1.0

@@ -1,0 +1,94 @@
+/**
+ * A TCP/IP server, as ReactPHP's `TcpServer`: listens on an IP and port and exposes the
+ * accepted connections as a `Stream`. Not pulling the stream is ReactPHP's `pause()`.
+ *
+ * @since 0.1.0
+ */
+import type { Server } from "@effect-socket/socket/Server"
+import { ListenError } from "@effect-socket/socket/SocketError"
+import * as SocketUri from "@effect-socket/socket/SocketUri"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import type * as net from "node:net"
+import { tcpAddresses } from "./internal/addresses.js"
+import { listen } from "./internal/netServer.js"
+import { InvalidUriError } from "@effect-socket/socket/SocketError"
+
+/**
+ * Options of {@link make}, as ReactPHP's `tcp` socket context.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /**
+   * The kernel's listen backlog and the bound on accepted connections held while nobody pulls
+   * `connections`; default 511 (ReactPHP's). Past it, a new connection is closed at once and
+   * reported on `errors` as `BacklogFull`.
+   */
+  readonly backlog?: number
+  /** For an IPv6 host: accept IPv6 only, not IPv4-mapped addresses (`IPV6_V6ONLY`); default `false`. */
+  readonly ipv6Only?: boolean
+  /** Disable Nagle's algorithm on accepted sockets (`TCP_NODELAY`); default `true`. */
+  readonly noDelay?: boolean
+  /** Enable TCP keep-alive on accepted sockets after this idle time in milliseconds; default off. */
+  readonly keepAlive?: number | false
+  /** Bytes read ahead of the consumer before a connection is paused; default 65,536. */
+  readonly readHighWaterMark?: number
+}
+
+/**
+ * The default listen backlog, ReactPHP's (and Node's) 511.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_BACKLOG = 511
+
+/**
+ * Parses a server URI: `tcp://IP:port`, `IP:port`, `[IPv6]:port`, or a bare port meaning
+ * `127.0.0.1:port` (not every interface, as Node's `listen(port)` would). Port 0 picks a free
+ * port. Fails with `EINVAL` for anything else, including host names such as `localhost`.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parseUri = (uri: string | number): Effect.Effect<SocketUri.SocketUri, ListenError> =>
+  SocketUri.parseServer(uri).pipe(
+    Effect.filterOrFail(
+      (parsed) => parsed.scheme === "tcp",
+      () => new InvalidUriError({ uri: String(uri), problem: "UnsupportedScheme" })
+    ),
+    Effect.mapError(ListenError.invalidUri)
+  )
+
+/**
+ * Listens on `uri` (see {@link parseUri}) and returns the `Server`, whose `address` has the
+ * real port: `tcp://127.0.0.1:41234`, `tcp://[::1]:41234`. Fails with `EINVAL` before any
+ * socket exists for a bad URI, and with `Listen` and the system code otherwise:
+ * `Failed to listen on "tcp://127.0.0.1:8080": Address already in use (EADDRINUSE)`.
+ * Closing the scope stops listening and closes every connection the server accepted.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (uri: string | number, options: Options = {}): Effect.Effect<Server, ListenError, Scope.Scope> =>
+  Effect.flatMap(parseUri(uri), (parsed) => {
+    const keepAlive = options.keepAlive ?? false
+    const serverOptions: net.ServerOpts = {
+      noDelay: options.noDelay ?? true,
+      ...(keepAlive !== false ? { keepAlive: true, keepAliveInitialDelay: keepAlive } : {})
+    }
+    return listen({
+      uri: SocketUri.format(parsed),
+      listen: { host: parsed.host, port: parsed.port, ipv6Only: options.ipv6Only ?? false },
+      backlog: options.backlog ?? DEFAULT_BACKLOG,
+      serverOptions,
+      address: (server) => {
+        const bound = server.address() as net.AddressInfo
+        return `tcp://${SocketUri.formatHostPort(bound.address, bound.port)}`
+      },
+      addresses: tcpAddresses,
+      ...(options.readHighWaterMark !== undefined ? { readHighWaterMark: options.readHighWaterMark } : {})
+    })
+  })

@@ -1,0 +1,12 @@
+/**
+ * @since 0.1.0
+ */
+export * as NodeConnection from "./NodeConnection.js"
+/**
+ * @since 0.1.0
+ */
+export * as TcpConnector from "./TcpConnector.js"
+/**
+ * @since 0.1.0
+ */
+export * as TcpServer from "./TcpServer.js"

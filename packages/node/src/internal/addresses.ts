@@ -1,0 +1,14 @@
+import { formatHostPort } from "@effect-socket/socket/SocketUri"
+import type * as net from "node:net"
+import type { AddressFormat } from "./socketConnection.js"
+
+const hostPort = (scheme: string, host: string | undefined, port: number | undefined) =>
+  host === undefined || port === undefined ? undefined : `${scheme}://${formatHostPort(host, port)}`
+
+/** `tcp://127.0.0.1:8080` / `tcp://[::1]:8080` for both ends of an IP socket. */
+export const ipAddresses = (scheme: string): AddressFormat => ({
+  remote: (socket: net.Socket) => hostPort(scheme, socket.remoteAddress, socket.remotePort),
+  local: (socket: net.Socket) => hostPort(scheme, socket.localAddress, socket.localPort)
+})
+
+export const tcpAddresses: AddressFormat = ipAddresses("tcp")
