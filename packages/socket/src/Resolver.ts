@@ -81,8 +81,8 @@ export interface CacheOptions {
  * `capacity` entries; failures for `failureTtl` only. Lookups of one name and family that
  * overlap share a single query: the query is interrupted (and so cancelled) only when every
  * caller waiting for it was interrupted. Time is read from Effect's `Clock`. Names are compared
- * case-insensitively. The cache lives as long as the `Scope`; closing it interrupts every query
- * in flight.
+ * case-insensitively. The cache lives as long as the `Scope`: closing it interrupts every query
+ * in flight (and so their callers), and later lookups go to `resolver` uncached.
  *
  * @since 0.1.0
  * @category constructors

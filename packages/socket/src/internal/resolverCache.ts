@@ -53,6 +53,8 @@ export const make = (resolver: Service, options: CacheOptions = {}): Effect.Effe
     const defaultTtl = options.defaultTtl ?? Duration.seconds(60)
     const entries = new Map<string, Entry>()
     const queries = yield* FiberSet.make<void>()
+    let open = true
+    yield* Effect.addFinalizer(() => Effect.sync(() => (open = false)))
 
     // Map keeps insertion order: re-inserting on use makes the first key the least recently used.
     const store = (key: string, entry: Entry) => {
@@ -83,10 +85,14 @@ export const make = (resolver: Service, options: CacheOptions = {}): Effect.Effe
       Effect.gen(function*() {
         const pending: Pending = { _tag: "Pending", answer: yield* Deferred.make<ReadonlyArray<Answer>, DnsError>(), waiters: 1, query: undefined, settled: false }
         store(key, pending)
-        pending.query = yield* FiberSet.run(
-          queries,
-          Effect.flatMap(Effect.exit(resolveWithTtl(resolver, host, family, defaultTtl)), (exit) => settle(key, pending, exit))
+        // Forked from an uninterruptible region: the query itself must stay interruptible. Its
+        // callers learn of every end, interruption by the closing cache included.
+        const query = resolveWithTtl(resolver, host, family, defaultTtl).pipe(
+          Effect.interruptible,
+          Effect.onExit((exit) => settle(key, pending, exit)),
+          Effect.ignore
         )
+        pending.query = yield* FiberSet.run(queries, query)
         return pending
       })
 
@@ -105,7 +111,7 @@ export const make = (resolver: Service, options: CacheOptions = {}): Effect.Effe
       Effect.map(entry.exit, (answers) => answers.map((answer) => ({ ...answer, ttl: Duration.millis(entry.expiresAt - now) })))
 
     const resolveCached = (host: string, family: 4 | 6): Effect.Effect<ReadonlyArray<Answer>, DnsError> =>
-      Effect.uninterruptibleMask((restore) =>
+      !open ? resolveWithTtl(resolver, host, family, defaultTtl) : Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
           const key = `${family} ${host.toLowerCase()}`
           const now = yield* Clock.currentTimeMillis
