@@ -5,6 +5,10 @@ export * as NodeConnection from "./NodeConnection.js"
 /**
  * @since 0.1.0
  */
+export * as NodeResolver from "./NodeResolver.js"
+/**
+ * @since 0.1.0
+ */
 export * as TcpConnector from "./TcpConnector.js"
 /**
  * @since 0.1.0
