@@ -9,6 +9,7 @@
  */
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import { Connector } from "./Connector.js"
 import * as internal from "./internal/resolvedUri.js"
@@ -18,7 +19,7 @@ import { ConnectError, DnsError } from "./SocketError.js"
 import * as SocketUri from "./SocketUri.js"
 
 /**
- * A connector that resolves the URI's host with `resolver` (A records) and connects `connector`
+ * Wraps a connector so that it resolves the URI's host with `resolver` (A records) and connects
  * to the first address, e.g. `tcp://example.com:80` → `tcp://93.184.215.14:80?hostname=example.com`
  * (`hostname` is kept if the URI has one). Errors:
  * - a malformed URI: `EINVAL` before any query;
@@ -33,9 +34,12 @@ import * as SocketUri from "./SocketUri.js"
  * the stage once connecting).
  *
  * @since 0.1.0
- * @category constructors
+ * @category combinators
  */
-export const fromResolver = (
+export const withResolver: {
+  (resolver: Context.Tag.Service<Resolver>): (connector: Context.Tag.Service<Connector>) => Context.Tag.Service<Connector>
+  (connector: Context.Tag.Service<Connector>, resolver: Context.Tag.Service<Resolver>): Context.Tag.Service<Connector>
+} = dual(2, (
   connector: Context.Tag.Service<Connector>,
   resolver: Context.Tag.Service<Resolver>
 ): Context.Tag.Service<Connector> =>
@@ -62,10 +66,10 @@ export const fromResolver = (
         )
         return failOnInterrupt(lookupThenConnect, () => internal.cancelled(original, resolved ? "connect" : "DNS lookup"))
       })
-  })
+  }))
 
 /**
- * {@link fromResolver} as a layer over the `Connector` and `Resolver` it is given:
+ * {@link withResolver} as a layer over the `Connector` and `Resolver` it is given:
  * `DnsConnector.layer.pipe(Layer.provide(TcpConnector.layer), Layer.provide(NodeResolver.layer()))`.
  *
  * @since 0.1.0
@@ -73,5 +77,5 @@ export const fromResolver = (
  */
 export const layer: Layer.Layer<Connector, never, Connector | Resolver> = Layer.effect(
   Connector,
-  Effect.zipWith(Connector, Resolver, fromResolver)
+  Effect.zipWith(Connector, Resolver, withResolver)
 )

@@ -20,6 +20,7 @@
 import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import { Connector } from "./Connector.js"
 import * as internal from "./internal/happyEyeballs.js"
@@ -72,8 +73,8 @@ export interface Options {
 }
 
 /**
- * A connector that resolves the URI's host with `resolver` (A and AAAA) and races connection
- * attempts through `connector`, each to `scheme://address:port?hostname=<name>` (`hostname`
+ * Wraps a connector so that it resolves the URI's host with `resolver` (A and AAAA) and races
+ * connection attempts through it, each to `scheme://address:port?hostname=<name>` (`hostname`
  * kept if the URI has one). Errors:
  * - a malformed URI: `EINVAL` before any query;
  * - both lookups fail: `Connection to tcp://example.com:80 failed during DNS lookup: …`;
@@ -87,9 +88,19 @@ export interface Options {
  * when no attempt had started yet, and the same without `during DNS lookup` otherwise.
  *
  * @since 0.1.0
- * @category constructors
+ * @category combinators
  */
-export const fromResolver = (
+export const withResolver: {
+  (
+    resolver: Context.Tag.Service<Resolver>,
+    options?: Options
+  ): (connector: Context.Tag.Service<Connector>) => Context.Tag.Service<Connector>
+  (
+    connector: Context.Tag.Service<Connector>,
+    resolver: Context.Tag.Service<Resolver>,
+    options?: Options
+  ): Context.Tag.Service<Connector>
+} = dual((args) => args.length >= 2 && isResolver(args[1]), (
   connector: Context.Tag.Service<Connector>,
   resolver: Context.Tag.Service<Resolver>,
   options: Options = {}
@@ -106,14 +117,17 @@ export const fromResolver = (
       Effect.flatMap(ResolvedUri.parse(input), (uri) =>
         SocketUri.isIP(uri.host) ? connector.connect(input) : internal.connect(connector, resolver, uri, timing))
   })
-}
+})
+
+const isResolver = (u: unknown): u is Context.Tag.Service<Resolver> =>
+  typeof u === "object" && u !== null && "resolve" in u
 
 /**
- * {@link fromResolver} as a layer over the `Connector` and `Resolver` it is given:
+ * {@link withResolver} as a layer over the `Connector` and `Resolver` it is given:
  * `HappyEyeballsConnector.layer().pipe(Layer.provide(TcpConnector.layer), Layer.provide(NodeResolver.layer()))`.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (options?: Options): Layer.Layer<Connector, never, Connector | Resolver> =>
-  Layer.effect(Connector, Effect.zipWith(Connector, Resolver, (connector, resolver) => fromResolver(connector, resolver, options)))
+  Layer.effect(Connector, Effect.zipWith(Connector, Resolver, (connector, resolver) => withResolver(connector, resolver, options)))

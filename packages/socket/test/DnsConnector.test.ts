@@ -4,6 +4,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import { pipe } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
@@ -16,7 +17,7 @@ import { type ConnectRow, type DnsRow, makeConnector, makeResolver } from "./fix
 const scenario = (dns: { readonly 4?: DnsRow; readonly 6?: DnsRow }, addresses: Record<string, ConnectRow>) => {
   const resolver = makeResolver(dns)
   const connector = makeConnector(addresses)
-  return { resolver, connector, dns: DnsConnector.fromResolver(connector.service, resolver.service) }
+  return { resolver, connector, dns: DnsConnector.withResolver(connector.service, resolver.service) }
 }
 
 /** Interrupts `effect` after `after` ms of TestClock time; gives the failures its exit holds. */
@@ -138,6 +139,15 @@ describe("DnsConnector", () => {
       const s = scenario({ 4: { answer: ["1.2.3.4"] } }, { "1.2.3.4": {} })
       yield* Effect.scoped(s.dns.connect("example.com:80"))
       assert.strictEqual(s.connector.closes("tcp://1.2.3.4:80?hostname=example.com"), 1)
+    }))
+
+  it.scoped("decorates data-last too", () =>
+    Effect.gen(function*() {
+      const resolver = makeResolver({ 4: { answer: ["1.2.3.4"] } })
+      const connector = makeConnector({ "1.2.3.4": {} })
+      const dns = pipe(connector.service, DnsConnector.withResolver(resolver.service))
+      yield* dns.connect("example.com:80")
+      assert.deepStrictEqual(connector.opens().map(([, uri]) => uri), ["tcp://1.2.3.4:80?hostname=example.com"])
     }))
 
   it.scoped("is a layer over the Connector and Resolver in context", () =>

@@ -6,6 +6,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import { pipe } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
@@ -27,7 +28,7 @@ const scenario = (
 ) => {
   const resolver = makeResolver(dns)
   const connector = makeConnector(addresses)
-  const happy = HappyEyeballsConnector.fromResolver(connector.service, resolver.service, options)
+  const happy = HappyEyeballsConnector.withResolver(connector.service, resolver.service, options)
   return { resolver, connector, connect: (uri = URI) => happy.connect(uri) }
 }
 
@@ -346,7 +347,7 @@ describe("HappyEyeballsConnector", () => {
         const resolver = Resolver.of({
           resolve: (host) => Effect.fail(new DnsError({ reason: "Other", host, code: "EOTHER", detail: "DNS lookup error" }))
         })
-        const { error } = yield* failed(HappyEyeballsConnector.fromResolver(c.service, resolver).connect(URI))
+        const { error } = yield* failed(HappyEyeballsConnector.withResolver(c.service, resolver).connect(URI))
         assert.strictEqual(
           error.message,
           "Connection to tcp://example.test:80 failed during DNS lookup: DNS query for example.test failed: DNS lookup error (EOTHER)"
@@ -417,6 +418,17 @@ describe("HappyEyeballsConnector", () => {
         assert.isTrue(s.resolver.log.some((e) => e.what === "cancel A example.test"))
       }))
   })
+
+  it.scoped("decorates data-last too, with or without options", () =>
+    Effect.gen(function*() {
+      const resolver = makeResolver({ 6: { answer: ["::1"] }, 4: { answer: ["127.0.0.1"] } })
+      const connector = makeConnector({ "::1": { delay: "never" }, "127.0.0.1": {} })
+      const plain = pipe(connector.service, HappyEyeballsConnector.withResolver(resolver.service))
+      const quick = pipe(connector.service, HappyEyeballsConnector.withResolver(resolver.service, { connectionAttemptDelay: "20 millis" }))
+      assert.strictEqual((yield* connected(plain.connect(URI))).at, 250)
+      const start = yield* Clock.currentTimeMillis
+      assert.strictEqual((yield* connected(quick.connect(URI))).at - start, 20)
+    }))
 
   it.scoped("is a layer over the Connector and Resolver in context", () =>
     Effect.gen(function*() {
