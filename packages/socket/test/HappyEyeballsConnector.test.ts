@@ -5,6 +5,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as fc from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import { pipe } from "effect/Function"
 import * as Layer from "effect/Layer"
@@ -442,4 +443,50 @@ describe("HappyEyeballsConnector", () => {
       const { value } = yield* connected(happy.connect(URI))
       assert.strictEqual(remote(value), "tcp://[::1]:80")
     }))
+})
+
+describe("HappyEyeballsConnector properties", () => {
+  const V6 = ["2001:db8::1", "2001:db8::2", "2001:db8::3"]
+  const V4 = ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
+  const dnsRow = (pool: ReadonlyArray<string>) =>
+    fc.record({
+      delay: fc.integer({ min: 0, max: 400 }),
+      answer: fc.oneof(fc.subarray([...pool], { minLength: 1 }), fc.constantFrom("NotFound" as const, "Timeout" as const))
+    })
+  const connectRow = fc.record({ delay: fc.integer({ min: 0, max: 700 }), outcome: fc.constantFrom("connect" as const, "refuse" as const) })
+  const arbitraries = {
+    dns: fc.record({ 6: dnsRow(V6), 4: dnsRow(V4) }),
+    rows: fc.tuple(...[...V6, ...V4].map(() => connectRow))
+  }
+
+  it.scoped.prop("one winner, every other connection closed exactly once, no attempt early", arbitraries, ({ dns, rows }) =>
+    Effect.gen(function*() {
+      const addresses = Object.fromEntries([...V6, ...V4].map((address, i) => [address, rows[i]!]))
+      const s = scenario(dns, addresses)
+      const { exit } = yield* settle(s.connect())
+      const resolved = [...(typeof dns[6].answer === "string" ? [] : dns[6].answer), ...(typeof dns[4].answer === "string" ? [] : dns[4].answer)]
+      const reachable = resolved.some((address) => addresses[address]!.outcome === "connect")
+      assert.strictEqual(Exit.isSuccess(exit), reachable, "succeeds exactly when an address connects")
+
+      const log = s.connector.log
+      const uriOf = (address: string) => (address.includes(":") ? v6(address) : v4(address))
+      const winner = Exit.isSuccess(exit) ? remote(exit.value) : undefined
+      for (const address of resolved) {
+        const uri = uriOf(address)
+        const opened = log.filter((e) => e.what === `open ${uri}`).length
+        assert.isAtMost(opened, 1, `${address} is tried at most once`)
+        const connected = s.connector.count(`connected ${uri}`)
+        const isWinner = winner !== undefined && winner.includes(address)
+        assert.strictEqual(s.connector.closes(uri), connected === 1 && !isWinner ? 1 : 0, `${address} closed once unless it won`)
+        const ended = ["connected", "refused", "interrupted"].map((what) => s.connector.count(`${what} ${uri}`))
+        assert.strictEqual(ended.reduce((a, b) => a + b, 0), opened, `${address}'s attempt ended once`)
+      }
+      // RFC 8305 §5: an attempt starts only once the previous one failed or the delay passed.
+      const opens = s.connector.opens()
+      for (let i = 1; i < opens.length; i++) {
+        const [previousAt, previousUri] = opens[i - 1]!
+        const failedAt = log.find((e) => e.what === `refused ${previousUri}`)?.at ?? Infinity
+        assert.isAtLeast(opens[i]![0], Math.min(previousAt + 250, failedAt), `attempt ${i} not early`)
+      }
+    }), { fastCheck: { numRuns: 50 } })
 })
