@@ -109,9 +109,11 @@ export const make = (options: Options = {}): Effect.Effect<Context.Tag.Service<R
         if (servers !== undefined) channel.setServers(servers)
         const done = (error: NodeJS.ErrnoException | null, records: ReadonlyArray<dns.RecordWithTtl>) =>
           resume(
-            error === null
-              ? Effect.succeed(records.map((record) => ({ address: record.address, ttl: Duration.seconds(record.ttl) })))
-              : Effect.fail(toDnsError(name, family, error))
+            error !== null
+              ? Effect.fail(toDnsError(name, family, error))
+              : records.length === 0
+              ? Effect.fail(noData(name, family))
+              : Effect.succeed(records.map((record) => ({ address: record.address, ttl: Duration.seconds(record.ttl) })))
           )
         if (family === 4) channel.resolve4(name, { ttl: true }, done)
         else channel.resolve6(name, { ttl: true }, done)
