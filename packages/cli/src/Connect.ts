@@ -18,12 +18,26 @@ import { info, reportFailure } from "./internal/report.js"
 import * as Stdio from "./internal/stdio.js"
 
 const uri = Args.text({ name: "uri" }).pipe(
-  Args.withDescription("Where to connect: tcp://IP:port (the scheme may be omitted), tcp://[::1]:port, unix:///path.")
+  Args.withDescription(
+    "Where to connect: tcp://host:port (the scheme may be omitted; host a name or an IP, IPv6 in brackets), unix:///path."
+  )
 )
 
 const timeout = Options.float("timeout").pipe(
   Options.optional,
   Options.withDescription("Give up on connecting after this many seconds (ETIMEDOUT); default: as long as the OS tries.")
+)
+
+const dns = Options.text("dns").pipe(
+  Options.repeated,
+  Options.withDescription(
+    "Resolve names with this DNS server (IP or IP:port; repeat for more) instead of the system's. " +
+      "localhost and names in /etc/hosts are answered locally."
+  )
+)
+
+const noHappyEyeballs = Options.boolean("no-happy-eyeballs").pipe(
+  Options.withDescription("Connect to the first IPv4 address only, instead of racing IPv6 and IPv4 (RFC 8305).")
 )
 
 /**
@@ -53,7 +67,7 @@ const describe = (connection: Connection) => {
  * @since 0.1.0
  * @category commands
  */
-export const command = Command.make("connect", { uri, timeout, verbose }, (args) =>
+export const command = Command.make("connect", { uri, timeout, dns, noHappyEyeballs, verbose }, (args) =>
   Effect.gen(function*() {
     const connection = yield* Connector.connect(args.uri)
     if (args.verbose) yield* describe(connection)
@@ -61,7 +75,11 @@ export const command = Command.make("connect", { uri, timeout, verbose }, (args)
     if (args.verbose) yield* info(`Connection to ${args.uri} closed`)
   }).pipe(
     Effect.scoped,
-    Effect.provide(Connectors.layer({ timeout: Option.map(args.timeout, Duration.seconds) })),
+    Effect.provide(Connectors.layer({
+      timeout: Option.map(args.timeout, Duration.seconds),
+      dns: args.dns,
+      happyEyeballs: !args.noHappyEyeballs
+    })),
     reportFailure(args.verbose)
   )).pipe(
     Command.withDescription(

@@ -11,9 +11,17 @@ describe("effect-socket demo", () => {
       assert.strictEqual(result.code, 0, output + result.stderr)
       // The one-line results come first, then a blank line, then the table.
       const lines = output.split("\n\n")[1]!.split("\n")
-      assert.isAtLeast(lines.length, 5)
+      assert.isAtLeast(lines.length, 7)
       assert.deepStrictEqual(lines.filter((line) => line.startsWith("✘")), [])
-      for (const name of ["TCP IPv4 echo", "TCP IPv6 echo", "Unix echo", "LimitingServer reject", "LimitingServer pause"]) {
+      for (const name of [
+        "TCP IPv4 echo",
+        "TCP IPv6 echo",
+        "Unix echo",
+        "Happy Eyeballs IPv6",
+        "Happy Eyeballs fallback",
+        "LimitingServer reject",
+        "LimitingServer pause"
+      ]) {
         assert.include(output, `✔ ${name}: `)
       }
       assert.match(output, new RegExp(`\\n${lines.length} of ${lines.length} checks passed\\n`))

@@ -4,16 +4,17 @@
  * Real applications should use an HTTP library such as `@effect/platform`'s `HttpClient`.
  *
  *   $ node packages/examples/dist/11-http-client.js 127.0.0.1:8000
+ *   $ node packages/examples/dist/11-http-client.js example.com
  *
- * The argument is `host[:port]`, port 80 by default. The Effect version of ReactPHP socket's
- * examples/11-http-client.php.
+ * The argument is `host[:port]` (default www.google.com, port 80). The Effect version of
+ * ReactPHP socket's examples/11-http-client.php.
  */
-import { TcpConnector } from "@effect-socket/node"
-import { Connector } from "@effect-socket/socket"
+import { NodeResolver, TcpConnector } from "@effect-socket/node"
+import { Connector, HappyEyeballsConnector } from "@effect-socket/socket"
 import { NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Stream } from "effect"
+import { Console, Effect, Layer, Stream } from "effect"
 
-const target = process.argv[2] ?? "127.0.0.1"
+const target = process.argv[2] ?? "www.google.com"
 const authority = /:\d+$/.test(target) ? target : `${target}:80`
 
 const program = Effect.gen(function*() {
@@ -25,4 +26,10 @@ const program = Effect.gen(function*() {
   Effect.tapError((error) => Console.error(`Error: ${error.message}`))
 )
 
-NodeRuntime.runMain(program.pipe(Effect.scoped, Effect.provide(TcpConnector.layer)), { disableErrorReporting: true })
+// Names are resolved, and IPv6 and IPv4 addresses raced (RFC 8305), as ReactPHP's Connector does.
+const ConnectorLive = HappyEyeballsConnector.layer().pipe(
+  Layer.provide(TcpConnector.layer),
+  Layer.provide(NodeResolver.layer())
+)
+
+NodeRuntime.runMain(program.pipe(Effect.scoped, Effect.provide(ConnectorLive)), { disableErrorReporting: true })

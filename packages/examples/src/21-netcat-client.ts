@@ -4,14 +4,15 @@
  * connection; the program ends when the server closes its side.
  *
  *   $ node packages/examples/dist/21-netcat-client.js 127.0.0.1:8000
+ *   $ node packages/examples/dist/21-netcat-client.js localhost:8000
  *
  * The Effect version of ReactPHP socket's examples/21-netcat-client.php. The `effect-socket
  * connect` command is the full-featured version of it.
  */
-import { TcpConnector } from "@effect-socket/node"
-import { Connector } from "@effect-socket/socket"
+import { NodeResolver, TcpConnector } from "@effect-socket/node"
+import { Connector, HappyEyeballsConnector } from "@effect-socket/socket"
 import { NodeRuntime, NodeSink, NodeStream } from "@effect/platform-node"
-import { Console, Effect, Stream } from "effect"
+import { Console, Effect, Layer, Stream } from "effect"
 
 const uri = process.argv[2]
 
@@ -28,4 +29,10 @@ const program = Effect.gen(function*() {
   Effect.tapError((error) => Console.error(`Connection error: ${error.message}`))
 )
 
-NodeRuntime.runMain(program.pipe(Effect.scoped, Effect.provide(TcpConnector.layer)), { disableErrorReporting: true })
+// Names are resolved, and IPv6 and IPv4 addresses raced (RFC 8305), as ReactPHP's Connector does.
+const ConnectorLive = HappyEyeballsConnector.layer().pipe(
+  Layer.provide(TcpConnector.layer),
+  Layer.provide(NodeResolver.layer())
+)
+
+NodeRuntime.runMain(program.pipe(Effect.scoped, Effect.provide(ConnectorLive)), { disableErrorReporting: true })

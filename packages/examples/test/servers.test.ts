@@ -86,10 +86,10 @@ describe("server examples", () => {
       assert.isFalse(fs.existsSync(file))
     }))
 
-  it.scoped("11-http-client fetches the page of 03-http-server and prints [CLOSED]", () =>
+  it.scoped("11-http-client fetches the page of 03-http-server by name (localhost) and prints [CLOSED]", () =>
     Effect.gen(function*() {
       const { address } = yield* server("03-http-server")
-      const result = yield* run("11-http-client", [`127.0.0.1:${port(address)}`])
+      const result = yield* run("11-http-client", [`localhost:${port(address)}`])
       assert.strictEqual(result.code, 0, result.stderr)
       const output = result.stdout.toString()
       assert.match(output, /^HTTP\/1\.1 200 OK\r\n/)

@@ -6,11 +6,12 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import type { Check, Row } from "./Check.js"
 import { runCheck } from "./Check.js"
+import { dnsChecks } from "./dnsChecks.js"
 import { limitChecks } from "./limitChecks.js"
 import { tcpChecks } from "./tcpChecks.js"
 import { unixChecks } from "./unixChecks.js"
 
-export const checks: ReadonlyArray<Check> = [...tcpChecks, ...unixChecks, ...limitChecks]
+export const checks: ReadonlyArray<Check> = [...tcpChecks, ...unixChecks, ...dnsChecks, ...limitChecks]
 
 const pad = (text: string, width: number) => text.padEnd(width)
 

@@ -1,12 +1,16 @@
 /**
  * The `Connector` that `effect-socket connect` uses, assembled from its flags as ReactPHP's
- * `Connector` assembles its stack: TCP, then the timeout around it, and Unix sockets; routed by
- * scheme (`tcp://` is the default). This module stands in for `NodeConnector.layer(options)` until
- * that facade exists.
+ * `Connector` assembles its stack: TCP under Happy Eyeballs (or plain DNS) over a c-ares
+ * resolver, the timeout around that, and Unix sockets; routed by scheme (`tcp://` is the
+ * default). This module stands in for `NodeConnector.layer(options)` until that facade exists.
  */
 import { Connector } from "@effect-socket/socket/Connector"
+import * as DnsConnector from "@effect-socket/socket/DnsConnector"
+import * as HappyEyeballsConnector from "@effect-socket/socket/HappyEyeballsConnector"
+import type { DnsError } from "@effect-socket/socket/SocketError"
 import { ConnectError } from "@effect-socket/socket/SocketError"
 import * as TimeoutConnector from "@effect-socket/socket/TimeoutConnector"
+import * as NodeResolver from "@effect-socket/node/NodeResolver"
 import * as TcpConnector from "@effect-socket/node/TcpConnector"
 import * as UnixConnector from "@effect-socket/node/UnixConnector"
 import * as Context from "effect/Context"
@@ -19,6 +23,10 @@ import * as Option from "effect/Option"
 export interface Options {
   /** Give up on a connection attempt after this long (`ETIMEDOUT`); none: wait as long as the OS does. */
   readonly timeout: Option.Option<Duration.Duration>
+  /** DNS servers to ask (`IP` or `IP:port`), in order; empty: the system's. */
+  readonly dns: ReadonlyArray<string>
+  /** Race IPv6 and IPv4 addresses (RFC 8305); `false`: the first IPv4 address only (`DnsConnector`). */
+  readonly happyEyeballs: boolean
 }
 
 const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//
@@ -48,11 +56,16 @@ const byScheme = (routes: Readonly<Record<string, Service>>): Service =>
   })
 
 /** Builds `layer` in the enclosing scope and takes its connector out. */
-const service = (layer: Layer.Layer<Connector>) => Effect.map(Layer.build(layer), Context.get(Connector))
+const service = <E>(layer: Layer.Layer<Connector, E>) => Effect.map(Layer.build(layer), Context.get(Connector))
 
-/** The connector for the flags of `connect`. */
-export const layer = (options: Options): Layer.Layer<Connector> => {
-  const withTimeout = (inner: Layer.Layer<Connector>) =>
+/** The connector for the flags of `connect`; fails if a `dns` server address is malformed. */
+export const layer = (options: Options): Layer.Layer<Connector, DnsError> => {
+  const resolver = NodeResolver.layer(options.dns.length > 0 ? { servers: options.dns } : {})
+  const named = (options.happyEyeballs ? HappyEyeballsConnector.layer() : DnsConnector.layer).pipe(
+    Layer.provide(TcpConnector.layer),
+    Layer.provide(resolver)
+  )
+  const withTimeout = (inner: Layer.Layer<Connector, DnsError>) =>
     Option.match(options.timeout, {
       onNone: () => inner,
       onSome: (duration) => TimeoutConnector.layer(duration).pipe(Layer.provide(inner))
@@ -60,7 +73,7 @@ export const layer = (options: Options): Layer.Layer<Connector> => {
   return Layer.scoped(
     Connector,
     Effect.gen(function*() {
-      const tcp = yield* service(withTimeout(TcpConnector.layer))
+      const tcp = yield* service(withTimeout(named))
       // As in ReactPHP, the timeout does not apply to Unix sockets: they connect at once or fail.
       const unix = yield* service(UnixConnector.layer)
       return byScheme({ tcp, unix })
