@@ -10,3 +10,15 @@ export * as TcpConnector from "./TcpConnector.js"
  * @since 0.1.0
  */
 export * as TcpServer from "./TcpServer.js"
+/**
+ * @since 0.1.0
+ */
+export * as Tls from "./Tls.js"
+/**
+ * @since 0.1.0
+ */
+export * as TlsConnector from "./TlsConnector.js"
+/**
+ * @since 0.1.0
+ */
+export * as TlsServer from "./TlsServer.js"
