@@ -195,10 +195,12 @@ export const serverConfig = (
 ): Either.Either<ServerConfig, Failure> =>
   Either.gen(function*() {
     const context = yield* makeContext(options, true)
+    // A name's certificate inherits the trust and version settings, not the default credentials.
+    const { cert: _cert, key: _key, passphrase: _passphrase, pem: _pem, ...shared } = options
     const serverNames = new Map<string, tls.SecureContext>()
     for (const [name, credentials] of Object.entries(options.serverNames ?? {})) {
       const named = yield* Either.mapLeft(
-        makeContext({ ...options, ...credentials }, true),
+        makeContext({ ...shared, ...credentials }, true),
         (failure) => ({ ...failure, detail: `${failure.detail} (certificate for server name "${name}")` })
       )
       serverNames.set(name.toLowerCase(), named)
