@@ -40,9 +40,11 @@ const capitalize = (text: string) => (text.length > 0 ? text[0]!.toUpperCase() +
  * (`certificate has expired`) with its code (`CERT_HAS_EXPIRED`).
  */
 export const describeTlsError = (error: unknown, fallbackCode = "EPROTO"): Failure => {
-  const e = error as (Error & { code?: unknown; reason?: unknown }) | undefined
+  const e = error as (Error & { code?: unknown; reason?: unknown; library?: unknown }) | undefined
   const code = typeof e?.code === "string" ? e.code : fallbackCode
-  const text = typeof e?.reason === "string" ? e.reason : e instanceof Error ? e.message : String(error)
+  // OpenSSL's errors carry `library` and `reason`; their message is OpenSSL's raw error string.
+  const fromOpenSsl = typeof e?.library === "string" && typeof e.reason === "string"
+  const text = fromOpenSsl ? String(e.reason) : e instanceof Error ? e.message : String(error)
   return { code, detail: capitalize(text.trim()), cause: error }
 }
 
