@@ -382,7 +382,7 @@ describe("TlsServer", () => {
 
     it.scoped("TLS 1.2 and TLS 1.3, with and without SNI", () =>
       Effect.gen(function*() {
-        const server = yield* tlsServer({ ...serverOptions(), serverNames: { "other.test": { pem: certs.other.pem } } })
+        const server = yield* tlsServer({ ...serverOptions(), serverNames: { "Other.Test": { pem: certs.other.pem }, "*.other.test": { pem: certs.other.pem } } })
         yield* describeHandshake(server)
         const tls12 = yield* sClient(server, ["-tls1_2", "-servername", "localhost"])
         assert.strictEqual(tls12.code, 0, tls12.stderr)
@@ -397,6 +397,28 @@ describe("TlsServer", () => {
         assert.strictEqual(other.code, 0, other.stderr)
         assert.include(other.stdout, "subject=CN = other.test")
         assert.include(other.stdout, "ping TLSv1.3 sni=other.test peer=-")
+
+        // One wildcard label matches; two do not, and the default certificate is served.
+        const wildcard = yield* sClient(server, ["-servername", "WWW.other.test"])
+        assert.strictEqual(wildcard.code, 0, wildcard.stderr)
+        assert.include(wildcard.stdout, "subject=CN = other.test")
+        const deeper = yield* sClient(server, ["-servername", "a.b.other.test"])
+        assert.include(deeper.stdout, "subject=CN = localhost")
+      }))
+
+    it.scoped("TLS 1.1 is refused by default: one Handshake error, and the server keeps serving", () =>
+      Effect.gen(function*() {
+        const server = yield* tlsServer(serverOptions())
+        const errors = yield* collect(server.errors)
+        yield* describeHandshake(server)
+        // SECLEVEL=0 lets OpenSSL 3 offer TLS 1.1 at all.
+        const old = yield* sClient(server, ["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"])
+        assert.notStrictEqual(old.code, 0)
+        const error = yield* nextHandshakeError(errors)
+        assert.strictEqual(error.code, "ERR_SSL_UNSUPPORTED_PROTOCOL")
+        assert.match(error.message, /^Connection from tcp:\/\/127\.0\.0\.1:\d+ failed during TLS handshake on tls:\/\/127\.0\.0\.1:\d+: Unsupported protocol \(ERR_SSL_UNSUPPORTED_PROTOCOL\)$/)
+        const again = yield* sClient(server, [])
+        assert.include(again.stdout, "ping TLSv1.3")
       }))
 
     it.scoped("with a client certificate", () =>
