@@ -1,41 +1,55 @@
-import { afterAll, beforeAll } from "vitest"
+import { createHook } from "node:async_hooks"
+import { afterAll, afterEach, beforeAll } from "vitest"
 
 /**
- * Suite-level leak check: every test file runs in its own process (pool "forks"), so the
- * handles alive when the file ends must be the ones alive when it started. A socket, server,
- * pipe, child process or timer left open by a test fails the file.
+ * Suite-level leak check. Every test file runs in its own process (pool "forks"); from the
+ * file's first hook on, every socket, server, pipe, child process and timer created is tracked
+ * until Node destroys it. One still alive when the file ends fails the file.
  */
-const watched = new Set(["TCPWrap", "TCPServerWrap", "PipeWrap", "PipeServerWrap", "TLSWrap", "Timeout", "UDPWrap", "ProcessWrap", "FSEvent", "GetAddrInfoReqWrap", "QueryReqWrap"])
+const watched = new Set(["TCPWRAP", "TCPSERVERWRAP", "PIPEWRAP", "PIPESERVERWRAP", "UDPWRAP", "PROCESSWRAP", "Timeout"])
+const alive = new Map<number, { readonly type: string; readonly resource: object }>()
+/** Async ids only grow: timers made after the last test (vitest's own hook timers, ours) are not the tests'. */
+let lastId = 0
+let lastTestId = 0
 
-const snapshot = () => {
+const hook = createHook({
+  init(asyncId, type, _triggerAsyncId, resource) {
+    lastId = asyncId
+    if (watched.has(type)) alive.set(asyncId, { type, resource })
+  },
+  destroy(asyncId) {
+    alive.delete(asyncId)
+  }
+})
+
+/** A timer that fired or was cleared is done even before its destroy hook runs. */
+const isLeak = (asyncId: number, { type, resource }: { readonly type: string; readonly resource: object }) =>
+  type !== "Timeout" || (asyncId <= lastTestId && (resource as { _destroyed?: boolean })._destroyed !== true)
+
+const leaks = () => {
   const counts = new Map<string, number>()
-  for (const kind of process.getActiveResourcesInfo()) {
-    if (watched.has(kind)) counts.set(kind, (counts.get(kind) ?? 0) + 1)
+  for (const [asyncId, entry] of alive) {
+    if (isLeak(asyncId, entry)) counts.set(entry.type, (counts.get(entry.type) ?? 0) + 1)
   }
-  return counts
+  return Array.from(counts, ([type, count]) => `${count} ${type}`)
 }
 
-const excess = (baseline: Map<string, number>) => {
-  const leaked: Array<string> = []
-  for (const [kind, count] of snapshot()) {
-    const extra = count - (baseline.get(kind) ?? 0)
-    if (extra > 0) leaked.push(`${extra} ${kind}`)
-  }
-  return leaked
-}
-
-let baseline = new Map<string, number>()
 beforeAll(() => {
-  baseline = snapshot()
+  hook.enable()
+})
+
+afterEach(() => {
+  lastTestId = lastId
 })
 
 afterAll(async () => {
   // Closing is asynchronous in Node (a destroyed socket's handle closes on a later tick): wait a little.
   const deadline = Date.now() + 2_000
-  let leaked = excess(baseline)
+  let leaked = leaks()
   while (leaked.length > 0 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 20))
-    leaked = excess(baseline)
+    leaked = leaks()
   }
+  hook.disable()
   if (leaked.length > 0) throw new Error(`Leaked handles after this file's tests: ${leaked.join(", ")}`)
 })

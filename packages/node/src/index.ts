@@ -1,7 +1,15 @@
 /**
  * @since 0.1.0
  */
+export * as FdServer from "./FdServer.js"
+/**
+ * @since 0.1.0
+ */
 export * as NodeConnection from "./NodeConnection.js"
+/**
+ * @since 0.1.0
+ */
+export * as SocketServer from "./SocketServer.js"
 /**
  * @since 0.1.0
  */
@@ -22,3 +30,11 @@ export * as TlsConnector from "./TlsConnector.js"
  * @since 0.1.0
  */
 export * as TlsServer from "./TlsServer.js"
+/**
+ * @since 0.1.0
+ */
+export * as UnixConnector from "./UnixConnector.js"
+/**
+ * @since 0.1.0
+ */
+export * as UnixServer from "./UnixServer.js"

@@ -8,8 +8,7 @@ import * as TcpConnector from "@effect-socket/node/TcpConnector"
 import * as TcpServer from "@effect-socket/node/TcpServer"
 import * as Tls from "@effect-socket/node/Tls"
 import * as TlsConnector from "@effect-socket/node/TlsConnector"
-import type { Connection } from "@effect-socket/socket/Connection"
-import { TypeId as ConnectionTypeId } from "@effect-socket/socket/Connection"
+import * as Connection from "@effect-socket/socket/Connection"
 import { Connector } from "@effect-socket/socket/Connector"
 import { ConnectError } from "@effect-socket/socket/SocketError"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
@@ -17,7 +16,6 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import * as Certificates from "./fixtures/certificates.js"
 import { connectWith, readAll, tlsConnector } from "./fixtures/helpers.js"
@@ -30,7 +28,7 @@ beforeAll(() => {
 afterAll(() => Certificates.remove(certs))
 
 /** An inner connector that records the URIs it is asked for and answers with `answer`. */
-const innerDouble = (answer: (uri: string) => Effect.Effect<Connection, ConnectError>) => {
+const innerDouble = (answer: (uri: string) => Effect.Effect<Connection.Connection, ConnectError>) => {
   const asked: Array<string> = []
   const layer = Layer.succeed(Connector, Connector.of({ connect: (uri) => Effect.suspend(() => (asked.push(uri), answer(uri))) }))
   return { asked, layer }
@@ -83,23 +81,11 @@ describe("TlsConnector", () => {
 
     it.scoped("closes a connection that is not over a Node socket, with EINVAL", () =>
       Effect.gen(function*() {
-        let closed = false
-        const fake: Connection = {
-          [ConnectionTypeId]: ConnectionTypeId,
-          remoteAddress: Option.some("memory://peer"),
-          localAddress: Option.none(),
-          read: Stream.never,
-          write: () => Effect.void,
-          sink: Sink.drain,
-          end: Effect.void,
-          close: Effect.sync(() => {
-            closed = true
-          })
-        }
-        const inner = innerDouble(() => Effect.succeed(fake))
+        const [memory] = yield* Connection.makePair()
+        const inner = innerDouble(() => Effect.succeed(memory))
         const error = yield* Effect.flip(connectWith(withInner(inner.layer), "tls://example.com:443"))
         assert.strictEqual(error.message, "Connection to tls://example.com:443 failed during TLS handshake: Connection is not backed by a Node socket (EINVAL)")
-        assert.isTrue(closed)
+        yield* memory.closed
       }))
 
     it.scoped("interrupting during the handshake closes the socket", () =>

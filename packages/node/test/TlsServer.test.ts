@@ -9,8 +9,7 @@ import * as TcpConnector from "@effect-socket/node/TcpConnector"
 import * as TcpServer from "@effect-socket/node/TcpServer"
 import * as Tls from "@effect-socket/node/Tls"
 import * as TlsServer from "@effect-socket/node/TlsServer"
-import type { Connection } from "@effect-socket/socket/Connection"
-import { TypeId as ConnectionTypeId } from "@effect-socket/socket/Connection"
+import * as Connection from "@effect-socket/socket/Connection"
 import * as Server from "@effect-socket/socket/Server"
 import { ServerError } from "@effect-socket/socket/SocketError"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
@@ -36,10 +35,10 @@ const trusting = () => tlsConnector({ ca: certs.ca })
 const tcpAddress = (server: Server.Server) => server.address.replace("tls://", "tcp://")
 
 /** Serves `handler` on every connection, in the test's scope. */
-const serving = <E>(server: Server.Server, handler: (connection: Connection) => Effect.Effect<unknown, E>) =>
+const serving = <E>(server: Server.Server, handler: (connection: Connection.Connection) => Effect.Effect<unknown, E>) =>
   Effect.forkScoped(Server.serve(server, handler))
 
-const echo = (connection: Connection) => Stream.run(connection.read, connection.sink)
+const echo = (connection: Connection.Connection) => Stream.run(connection.read, connection.sink)
 
 /** Waits for the next `Handshake` error; fails the test if none comes. */
 const nextHandshakeError = (errors: Queue.Queue<ServerError>) =>
@@ -54,7 +53,7 @@ describe("TlsServer", () => {
       Effect.gen(function*() {
         const server = yield* tlsServer(serverOptions())
         assert.match(server.address, /^tls:\/\/127\.0\.0\.1:[1-9][0-9]*$/)
-        const accepted = yield* Queue.unbounded<Connection>()
+        const accepted = yield* Queue.unbounded<Connection.Connection>()
         yield* serving(server, (c) => Effect.zipRight(Queue.offer(accepted, c), Effect.never))
         const client = yield* connectWith(trusting(), server.address)
         const peer = yield* Queue.take(accepted)
@@ -107,7 +106,7 @@ describe("TlsServer", () => {
     it.scoped("negotiates ALPN and reports the version", () =>
       Effect.gen(function*() {
         const server = yield* tlsServer({ ...serverOptions(), alpnProtocols: ["http/1.1"] })
-        const accepted = yield* Queue.unbounded<Connection>()
+        const accepted = yield* Queue.unbounded<Connection.Connection>()
         yield* serving(server, (c) => Effect.zipRight(Queue.offer(accepted, c), Effect.never))
         const client = yield* connectWith(tlsConnector({ ca: certs.ca, alpnProtocols: ["h2", "http/1.1"] }), server.address)
         const info = Option.getOrThrow(Tls.info(client))
@@ -121,7 +120,7 @@ describe("TlsServer", () => {
     it.scoped("NodeConnection.socketOf gives the TLS socket", () =>
       Effect.gen(function*() {
         const server = yield* tlsServer(serverOptions())
-        const accepted = yield* Queue.unbounded<Connection>()
+        const accepted = yield* Queue.unbounded<Connection.Connection>()
         yield* serving(server, (c) => Effect.zipRight(Queue.offer(accepted, c), Effect.never))
         yield* connectWith(trusting(), server.address)
         const socket = NodeConnection.socketOf(yield* Queue.take(accepted))
@@ -230,7 +229,7 @@ describe("TlsServer", () => {
       Effect.gen(function*() {
         const server = yield* tlsServer({ ...serverOptions(), requestCert: true, ca: certs.ca })
         const errors = yield* collect(server.errors)
-        const accepted = yield* Queue.unbounded<Connection>()
+        const accepted = yield* Queue.unbounded<Connection.Connection>()
         yield* serving(server, (c) => Effect.all([Queue.offer(accepted, c), c.write("welcome"), c.end]))
 
         yield* Effect.scoped(Effect.either(Effect.flatMap(connectWith(trusting(), server.address), readAll)))
@@ -318,17 +317,7 @@ describe("TlsServer", () => {
   })
 
   describe("wrapping other servers", () => {
-    const fakeConnection = (closed: Array<string>): Connection => ({
-      [ConnectionTypeId]: ConnectionTypeId,
-      remoteAddress: Option.some("memory://peer"),
-      localAddress: Option.some("memory://local"),
-      read: Stream.never,
-      write: () => Effect.void,
-      sink: Sink.drain,
-      end: Effect.void,
-      close: Effect.sync(() => closed.push("closed"))
-    })
-    const fakeServer = (address: string, connections: ReadonlyArray<Connection>, errors: ReadonlyArray<ServerError>): Server.Server => ({
+    const fakeServer = (address: string, connections: ReadonlyArray<Connection.Connection>, errors: ReadonlyArray<ServerError>): Server.Server => ({
       [Server.TypeId]: Server.TypeId,
       address,
       connections: Stream.fromIterable(connections),
@@ -346,15 +335,15 @@ describe("TlsServer", () => {
 
     it.scoped("closes a connection that is not over a Node socket, with an EINVAL handshake error", () =>
       Effect.gen(function*() {
-        const closed: Array<string> = []
-        const server = yield* TlsServer.make(fakeServer("tcp://127.0.0.1:1", [fakeConnection(closed)], []), serverOptions())
+        const [memory] = yield* Connection.makePair({ localAddress: "memory://local", remoteAddress: "memory://peer" })
+        const server = yield* TlsServer.make(fakeServer("tcp://127.0.0.1:1", [memory], []), serverOptions())
         const errors = yield* collect(server.errors)
         assert.strictEqual((yield* Stream.runCollect(server.connections)).length, 0)
         const error = yield* nextHandshakeError(errors)
         assert.strictEqual(error.code, "EINVAL")
         assert.strictEqual(error.address, "tls://127.0.0.1:1")
         assert.deepStrictEqual(error.remoteAddress, Option.some("memory://peer"))
-        assert.deepStrictEqual(closed, ["closed"])
+        yield* memory.closed
       }))
   })
 

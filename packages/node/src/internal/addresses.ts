@@ -12,3 +12,13 @@ export const ipAddresses = (scheme: string): AddressFormat => ({
 })
 
 export const tcpAddresses: AddressFormat = ipAddresses("tcp")
+
+/**
+ * Both ends of a Unix-domain connection, as ReactPHP names them: a server's connection has the
+ * server's path as local address and no remote one (the client socket is unnamed); a client's
+ * connection has the path it dialled as remote address and no local one.
+ */
+export const unixAddresses = (ends: { readonly local?: string; readonly remote?: string }): AddressFormat => ({
+  remote: () => ends.remote,
+  local: () => ends.local
+})

@@ -22,7 +22,6 @@ export interface Failure {
   readonly cause?: unknown
 }
 
-
 /** The TLS version used when none is configured: TLS 1.0 and 1.1 are deprecated (RFC 8996). */
 export const DEFAULT_MIN_VERSION: tls.SecureVersion = "TLSv1.2"
 
