@@ -52,6 +52,36 @@ export interface Options extends Tls.ServerContextOptions {
  */
 export const DEFAULT_MAX_CONCURRENT_HANDSHAKES = 511
 
+const tlsAddress = (address: string) => address.replace(/^tcp:\/\//, "tls://")
+
+const configure = (options: Options, uri: string): Either.Either<internal.ServerConfig, ListenError> =>
+  Either.mapLeft(internal.serverConfig(options), (failure) => new ListenError({ reason: "Tls", uri, ...failure }))
+
+const wrap = (server: Server, config: internal.ServerConfig, maxConcurrentHandshakes: number) =>
+  Effect.gen(function*() {
+    const address = tlsAddress(server.address)
+    const failures = yield* Effect.acquireRelease(PubSub.sliding<ServerError>(256), PubSub.shutdown)
+    const handshake = (connection: Connection) =>
+      internal.upgradeServer(connection, Either.right(config), { address, unread: undefined }).pipe(
+        Effect.asSome,
+        Effect.catchAll((error) =>
+          PubSub.publish(failures, error).pipe(
+            Effect.zipRight(Effect.logDebug(error.message)),
+            Effect.as(Option.none<Connection>())
+          )
+        )
+      )
+    return {
+      [TypeId]: TypeId,
+      address,
+      connections: server.connections.pipe(
+        Stream.mapEffect(handshake, { concurrency: maxConcurrentHandshakes, unordered: true }),
+        Stream.filterMap((connection) => connection)
+      ),
+      errors: Stream.merge(server.errors, Stream.fromPubSub(failures))
+    } satisfies Server
+  })
+
 /**
  * Wraps `server`: its `address` becomes `tls://…` (a `unix://` address stays as it is), its
  * connections are `Tls.TlsConnection`s handed out in the order their handshakes complete, and
@@ -70,33 +100,26 @@ export const DEFAULT_MAX_CONCURRENT_HANDSHAKES = 511
  * @category constructors
  */
 export const make = (server: Server, options: Options): Effect.Effect<Server, ListenError, Scope.Scope> =>
-  Effect.gen(function*() {
-    const address = server.address.replace(/^tcp:\/\//, "tls://")
-    const config = yield* Either.mapLeft(
-      internal.serverConfig(options),
-      (failure) => new ListenError({ reason: "Tls", uri: address, ...failure })
-    )
-    const failures = yield* Effect.acquireRelease(PubSub.sliding<ServerError>(256), PubSub.shutdown)
-    const handshake = (connection: Connection) =>
-      internal.upgradeServer(connection, Either.right(config), { address, unread: undefined }).pipe(
-        Effect.asSome,
-        Effect.catchAll((error) =>
-          PubSub.publish(failures, error).pipe(
-            Effect.zipRight(Effect.logDebug(error.message)),
-            Effect.as(Option.none<Connection>())
-          )
-        )
-      )
-    return {
-      [TypeId]: TypeId,
-      address,
-      connections: server.connections.pipe(
-        Stream.mapEffect(handshake, {
-          concurrency: options.maxConcurrentHandshakes ?? DEFAULT_MAX_CONCURRENT_HANDSHAKES,
-          unordered: true
-        }),
-        Stream.filterMap((connection) => connection)
-      ),
-      errors: Stream.merge(server.errors, Stream.fromPubSub(failures))
-    } satisfies Server
-  })
+  Effect.flatMap(
+    configure(options, tlsAddress(server.address)),
+    (config) => wrap(server, config, options.maxConcurrentHandshakes ?? DEFAULT_MAX_CONCURRENT_HANDSHAKES)
+  )
+
+/**
+ * {@link make} for a server not listening yet: checks `options` first, so that an unusable
+ * certificate fails (naming `uri`) before anything listens, then runs `open` and wraps the
+ * server it opens. `SocketServer.make("tls://…")` uses it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const listen = <E, R>(
+  uri: string,
+  open: Effect.Effect<Server, E, R>,
+  options: Options
+): Effect.Effect<Server, ListenError | E, R | Scope.Scope> =>
+  Effect.flatMap(
+    configure(options, uri),
+    (config) =>
+      Effect.flatMap(open, (server) => wrap(server, config, options.maxConcurrentHandshakes ?? DEFAULT_MAX_CONCURRENT_HANDSHAKES))
+  )

@@ -5,6 +5,7 @@
  * keeps serving; bad credentials fail `make` at once. Real peers: `openssl s_client`.
  */
 import * as NodeConnection from "@effect-socket/node/NodeConnection"
+import * as SocketServer from "@effect-socket/node/SocketServer"
 import * as TcpConnector from "@effect-socket/node/TcpConnector"
 import * as TcpServer from "@effect-socket/node/TcpServer"
 import * as Tls from "@effect-socket/node/Tls"
@@ -344,6 +345,28 @@ describe("TlsServer", () => {
         assert.strictEqual(error.address, "tls://127.0.0.1:1")
         assert.deepStrictEqual(error.remoteAddress, Option.some("memory://peer"))
         yield* memory.closed
+      }))
+  })
+
+  describe("SocketServer facade", () => {
+    it.scoped("dispatches tls:// to TlsServer over TcpServer, with the tls and tcp groups", () =>
+      Effect.gen(function*() {
+        const server = yield* SocketServer.make("tls://127.0.0.1:0", { tls: { pem: certs.server.pem }, tcp: { backlog: 8 } })
+        assert.match(server.address, /^tls:\/\/127\.0\.0\.1:[1-9][0-9]*$/)
+        yield* serving(server, (c) => Effect.zipRight(c.write("facade"), c.end))
+        const client = yield* connectWith(trusting(), server.address)
+        assert.strictEqual(yield* readAll(client), "facade")
+      }))
+
+    it.scoped("fails without a certificate before anything listens", () =>
+      Effect.gen(function*() {
+        const before = process.getActiveResourcesInfo().filter((r) => r === "TCPServerWrap").length
+        const error = yield* Effect.flip(SocketServer.make("tls://127.0.0.1:0", { tls: { pem: certs.encrypted.pem } }))
+        assert.strictEqual(error.reason, "Tls")
+        assert.strictEqual(error.code, "ERR_OSSL_BAD_DECRYPT")
+        assert.strictEqual(error.message, `Failed to listen on "tls://127.0.0.1:0": Bad decrypt (ERR_OSSL_BAD_DECRYPT)`)
+        assert.strictEqual((yield* Effect.flip(SocketServer.make("tls://127.0.0.1:0"))).code, "EINVAL")
+        assert.strictEqual(process.getActiveResourcesInfo().filter((r) => r === "TCPServerWrap").length, before)
       }))
   })
 
