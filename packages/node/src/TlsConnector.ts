@@ -8,6 +8,7 @@
  */
 import type { Connection } from "@effect-socket/socket/Connection"
 import { Connector } from "@effect-socket/socket/Connector"
+import { failOnInterrupt } from "@effect-socket/socket/internal/interrupt"
 import { ConnectError, InvalidUriError } from "@effect-socket/socket/SocketError"
 import * as SocketUri from "@effect-socket/socket/SocketUri"
 import type * as Duration from "effect/Duration"
@@ -83,7 +84,9 @@ const renamed = (error: ConnectError, uri: string): ConnectError =>
  * Connection refused (ECONNREFUSED)`); or with a `TLS handshake` failure carrying Node's or
  * OpenSSL's code (`ERR_TLS_CERT_ALTNAME_INVALID`, `UNABLE_TO_VERIFY_LEAF_SIGNATURE`,
  * `CERT_HAS_EXPIRED`, `ERR_SSL_WRONG_VERSION_NUMBER`, …). Interrupting it closes the socket,
- * during the TCP connection or the handshake alike.
+ * during the TCP connection or the handshake alike; during the handshake, the interrupted
+ * fiber's exit also holds `Connection to tls://example.com:443 cancelled during TLS handshake
+ * (ECONNABORTED)` (reason `Cancelled`), as the DNS connectors report their stages.
  */
 const connect = (
   inner: Connector["Type"],
@@ -96,7 +99,11 @@ const connect = (
       return yield* new ConnectError({ reason: "Failed", uri: target.uri, stage: "TLS handshake", ...config.left })
     }
     const plain = yield* Effect.mapError(inner.connect(target.inner), (error) => renamed(error, target.uri))
-    return yield* internal.upgradeClient(plain, config, { uri: target.uri, peerName: target.peerName, unread: undefined })
+    // An interrupted handshake is reported as ReactPHP words it (the socket is closed either way).
+    return yield* failOnInterrupt(
+      internal.upgradeClient(plain, config, { uri: target.uri, peerName: target.peerName, unread: undefined }),
+      () => new ConnectError({ reason: "Cancelled", uri: target.uri, code: "ECONNABORTED", stage: "TLS handshake" })
+    )
   })
 
 /**

@@ -10,9 +10,14 @@ import * as Tls from "@effect-socket/node/Tls"
 import * as TlsConnector from "@effect-socket/node/TlsConnector"
 import * as Connection from "@effect-socket/socket/Connection"
 import { Connector } from "@effect-socket/socket/Connector"
-import { ConnectError } from "@effect-socket/socket/SocketError"
+import * as DnsConnector from "@effect-socket/socket/DnsConnector"
+import { Resolver } from "@effect-socket/socket/Resolver"
+import { ConnectError, DnsError } from "@effect-socket/socket/SocketError"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -97,7 +102,10 @@ describe("TlsConnector", () => {
         const pull = yield* Stream.toPull(peer.read)
         const hello = yield* pull
         assert.strictEqual(hello.pipe((c) => [...c])[0]![0], 0x16, "a TLS handshake record")
-        yield* Fiber.interrupt(attempt)
+        const exit = yield* Fiber.interrupt(attempt)
+        assert.isTrue(Exit.isFailure(exit) && Cause.isInterrupted(exit.cause))
+        const failures = Exit.isFailure(exit) ? Chunk.toReadonlyArray(Cause.failures(exit.cause)) : []
+        assert.deepStrictEqual(failures.map((e) => e.message), [`Connection to ${server.address.replace("tcp://", "tls://")} cancelled during TLS handshake (ECONNABORTED)`])
         // The client's socket is gone: the server reads the end of the stream (or a reset).
         assert.strictEqual(yield* Effect.either(readAll(peer)).pipe(Effect.map((r) => r._tag === "Right" ? r.right : "")), "")
       }))
@@ -228,6 +236,28 @@ describe("TlsConnector", () => {
         const info = Option.getOrThrow(Tls.info(connection))
         assert.deepStrictEqual(info.alpnProtocol, Option.some("http/1.1"))
         assert.strictEqual(info.protocol, "TLSv1.2")
+      }))
+
+    it.scoped("over DnsConnector: tls://name:port resolves, and the name is verified and sent as SNI", () =>
+      Effect.gen(function*() {
+        const uri = yield* sServer(certs.other)
+        const port = uri.split(":").pop()!
+        const resolver = Layer.succeed(Resolver, Resolver.of({
+          resolve: (host) =>
+            host === "other.test"
+              ? Effect.succeed(["127.0.0.1"])
+              : Effect.fail(new DnsError({ reason: "NotFound", host, family: 4, code: "ENOTFOUND", detail: "Not found" }))
+        }))
+        const layer = TlsConnector.layer({ ca: certs.ca }).pipe(
+          Layer.provide(DnsConnector.layer),
+          Layer.provide(Layer.merge(TcpConnector.layer, resolver))
+        )
+        const { connection, page } = yield* fetchPage(layer, `tls://other.test:${port}`)
+        assert.match(page, /^HTTP\/1\.0 200 ok/)
+        assert.deepStrictEqual(Option.getOrThrow(Tls.info(connection)).serverName, Option.some("other.test"))
+        const missing = yield* Effect.flip(connectWith(layer, `tls://missing.test:${port}`))
+        assert.strictEqual(missing.stage, "DNS lookup")
+        assert.match(missing.message, new RegExp(`^Connection to tls://missing\\.test:${port} failed during DNS lookup: `))
       }))
 
     it.scoped("the plain TCP connector is what it wraps: connections are TLS ones", () =>
