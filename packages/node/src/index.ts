@@ -25,6 +25,18 @@ export * as TcpServer from "./TcpServer.js"
 /**
  * @since 0.1.0
  */
+export * as Tls from "./Tls.js"
+/**
+ * @since 0.1.0
+ */
+export * as TlsConnector from "./TlsConnector.js"
+/**
+ * @since 0.1.0
+ */
+export * as TlsServer from "./TlsServer.js"
+/**
+ * @since 0.1.0
+ */
 export * as UnixConnector from "./UnixConnector.js"
 /**
  * @since 0.1.0
