@@ -6,7 +6,6 @@
  * @since 0.1.0
  */
 import * as Connector from "@effect-socket/socket/Connector"
-import type { Connection } from "@effect-socket/socket/Connection"
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
@@ -14,12 +13,14 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Connectors from "./internal/connectors.js"
+import * as Describe from "./internal/describe.js"
 import { info, reportFailure } from "./internal/report.js"
 import * as Stdio from "./internal/stdio.js"
 
 const uri = Args.text({ name: "uri" }).pipe(
   Args.withDescription(
-    "Where to connect: tcp://host:port (the scheme may be omitted; host a name or an IP, IPv6 in brackets), unix:///path."
+    "Where to connect: tcp://host:port (the scheme may be omitted; host a name or an IP, IPv6 in brackets), " +
+      "tls://host:port, unix:///path."
   )
 )
 
@@ -40,6 +41,23 @@ const noHappyEyeballs = Options.boolean("no-happy-eyeballs").pipe(
   Options.withDescription("Connect to the first IPv4 address only, instead of racing IPv6 and IPv4 (RFC 8305).")
 )
 
+const ca = Options.fileText("ca").pipe(
+  Options.optional,
+  Options.withDescription("Trust the certificate authorities in this PEM file (instead of Node's bundled list) for tls:// URIs.")
+)
+
+const insecure = Options.boolean("insecure").pipe(
+  Options.withDescription(
+    "tls://: do not verify the server's certificate nor its name. The connection is encrypted but not authenticated: " +
+      "anyone on the path can read it. For tests only; prefer --ca."
+  )
+)
+
+const alpn = Options.text("alpn").pipe(
+  Options.repeated,
+  Options.withDescription("tls://: offer this ALPN protocol (e.g. http/1.1; repeat for more, in order of preference).")
+)
+
 /**
  * `--verbose`: addresses and family on stderr; full causes with stack traces on failure.
  *
@@ -51,26 +69,19 @@ export const verbose = Options.boolean("verbose").pipe(
   Options.withDescription("Print addresses and protocol details to stderr, and full error causes with stack traces.")
 )
 
-const familyOf = (address: string) =>
-  address.startsWith("unix:") ? "Unix domain socket" : address.includes("[") ? "IPv6" : "IPv4"
-
-/** One line on stderr about the connection that was opened. */
-const describe = (connection: Connection) => {
-  const remote = Option.getOrElse(connection.remoteAddress, () => "unknown")
-  const from = Option.match(connection.localAddress, { onNone: () => "", onSome: (local) => ` from ${local}` })
-  return info(`Connected to ${remote}${from} (${familyOf(remote)})`)
-}
-
 /**
  * The `connect` command.
  *
  * @since 0.1.0
  * @category commands
  */
-export const command = Command.make("connect", { uri, timeout, dns, noHappyEyeballs, verbose }, (args) =>
+export const command = Command.make("connect", { uri, timeout, dns, noHappyEyeballs, ca, insecure, alpn, verbose }, (args) =>
   Effect.gen(function*() {
+    if (args.insecure) {
+      yield* info("Warning: --insecure: the server's certificate is not verified; the connection is not authenticated")
+    }
     const connection = yield* Connector.connect(args.uri)
-    if (args.verbose) yield* describe(connection)
+    if (args.verbose) yield* info(`Connected to ${Describe.connection(connection)}`)
     yield* Stdio.bridge(connection, Stdio.stdin, Stdio.stdout)
     if (args.verbose) yield* info(`Connection to ${args.uri} closed`)
   }).pipe(
@@ -78,7 +89,12 @@ export const command = Command.make("connect", { uri, timeout, dns, noHappyEyeba
     Effect.provide(Connectors.layer({
       timeout: Option.map(args.timeout, Duration.seconds),
       dns: args.dns,
-      happyEyeballs: !args.noHappyEyeballs
+      happyEyeballs: !args.noHappyEyeballs,
+      tls: {
+        ...Option.match(args.ca, { onNone: () => ({}), onSome: ([, pem]) => ({ ca: pem }) }),
+        ...(args.insecure ? { verifyPeer: false, verifyPeerName: false } : {}),
+        ...(args.alpn.length > 0 ? { alpnProtocols: args.alpn } : {})
+      }
     })),
     reportFailure(args.verbose)
   )).pipe(

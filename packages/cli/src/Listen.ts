@@ -20,8 +20,18 @@ import * as Servers from "./internal/servers.js"
 const uri = Args.text({ name: "uri" }).pipe(
   Args.withDescription(
     "Where to listen: tcp://IP:port, IP:port, a bare port (on 127.0.0.1; port 0 picks a free one), " +
-      "unix:///path (the socket file is removed on exit) or fd://N (an inherited listening socket)."
+      "tls://IP:port (with --cert), unix:///path (the socket file is removed on exit) or fd://N (an inherited listening socket)."
   )
+)
+
+const cert = Options.fileText("cert").pipe(
+  Options.optional,
+  Options.withDescription("tls://: the server's certificate chain in PEM, and its private key too unless --key is given.")
+)
+
+const key = Options.fileText("key").pipe(
+  Options.optional,
+  Options.withDescription("tls://: the certificate's private key in PEM.")
 )
 
 const mode = Options.choice("mode", Modes.modes).pipe(
@@ -47,9 +57,11 @@ const pauseOnLimit = Options.boolean("pause-on-limit").pipe(
  * @since 0.1.0
  * @category commands
  */
-export const command = Command.make("listen", { uri, mode, limit, pauseOnLimit, verbose }, (args) =>
+export const command = Command.make("listen", { uri, cert, key, mode, limit, pauseOnLimit, verbose }, (args) =>
   Effect.gen(function*() {
-    const bound = yield* Servers.make(args.uri)
+    const certificate = Option.map(args.cert, ([, cert]): Servers.Certificate =>
+      Option.match(args.key, { onNone: () => ({ pem: cert }), onSome: ([, key]) => ({ cert, key }) }))
+    const bound = yield* Servers.make(args.uri, Option.getOrUndefined(certificate))
     const server = Option.isSome(args.limit)
       ? yield* LimitingServer.make(bound, { limit: args.limit.value, pauseOnLimit: args.pauseOnLimit })
       : bound

@@ -1,8 +1,9 @@
 /**
  * The `Connector` that `effect-socket connect` uses, assembled from its flags as ReactPHP's
  * `Connector` assembles its stack: TCP under Happy Eyeballs (or plain DNS) over a c-ares
- * resolver, the timeout around that, and Unix sockets; routed by scheme (`tcp://` is the
- * default). This module stands in for `NodeConnector.layer(options)` until that facade exists.
+ * resolver; TLS over that; the timeout around each; and Unix sockets. Routed by scheme
+ * (`tcp://` is the default). This module stands in for `NodeConnector.layer(options)` until that
+ * facade exists.
  */
 import { Connector } from "@effect-socket/socket/Connector"
 import * as DnsConnector from "@effect-socket/socket/DnsConnector"
@@ -12,6 +13,7 @@ import { ConnectError } from "@effect-socket/socket/SocketError"
 import * as TimeoutConnector from "@effect-socket/socket/TimeoutConnector"
 import * as NodeResolver from "@effect-socket/node/NodeResolver"
 import * as TcpConnector from "@effect-socket/node/TcpConnector"
+import * as TlsConnector from "@effect-socket/node/TlsConnector"
 import * as UnixConnector from "@effect-socket/node/UnixConnector"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
@@ -27,6 +29,8 @@ export interface Options {
   readonly dns: ReadonlyArray<string>
   /** Race IPv6 and IPv4 addresses (RFC 8305); `false`: the first IPv4 address only (`DnsConnector`). */
   readonly happyEyeballs: boolean
+  /** How `tls://` connections are made and verified (`--ca`, `--insecure`, `--alpn`). */
+  readonly tls: TlsConnector.Options
 }
 
 const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//
@@ -74,9 +78,11 @@ export const layer = (options: Options): Layer.Layer<Connector, DnsError> => {
     Connector,
     Effect.gen(function*() {
       const tcp = yield* service(withTimeout(named))
-      // As in ReactPHP, the timeout does not apply to Unix sockets: they connect at once or fail.
+      // As in ReactPHP, the timeout bounds the whole TLS connection (TCP and handshake), and does
+      // not apply to Unix sockets, which connect at once or fail.
+      const tls = yield* service(withTimeout(TlsConnector.layer(options.tls).pipe(Layer.provide(named))))
       const unix = yield* service(UnixConnector.layer)
-      return byScheme({ tcp, unix })
+      return byScheme({ tcp, tls, unix })
     })
   )
 }

@@ -9,6 +9,7 @@ import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Describe from "./describe.js"
 import { info } from "./report.js"
 import * as Stdio from "./stdio.js"
 
@@ -78,7 +79,8 @@ const announce = (verbose: boolean): Wrap => (handler) =>
   verbose
     ? (connection) => {
       const name = nameOf(connection)
-      return info(`[${name} connected]`).pipe(
+      const session = Option.match(Describe.tlsSession(connection), { onNone: () => "", onSome: (text) => `, ${text}` })
+      return info(`[${name} connected${session}]`).pipe(
         Effect.zipRight(handler(connection)),
         Effect.ensuring(info(`[${name} disconnected]`))
       )
