@@ -11,12 +11,13 @@ describe("effect-socket demo", () => {
       assert.strictEqual(result.code, 0, output + result.stderr)
       // The one-line results come first, then a blank line, then the table.
       const lines = output.split("\n\n")[1]!.split("\n")
-      assert.isAtLeast(lines.length, 7)
+      assert.isAtLeast(lines.length, 8)
       assert.deepStrictEqual(lines.filter((line) => line.startsWith("✘")), [])
       for (const name of [
         "TCP IPv4 echo",
         "TCP IPv6 echo",
         "Unix echo",
+        "TLS echo",
         "Happy Eyeballs IPv6",
         "Happy Eyeballs fallback",
         "LimitingServer reject",

@@ -9,9 +9,10 @@ import { runCheck } from "./Check.js"
 import { dnsChecks } from "./dnsChecks.js"
 import { limitChecks } from "./limitChecks.js"
 import { tcpChecks } from "./tcpChecks.js"
+import { tlsChecks } from "./tlsChecks.js"
 import { unixChecks } from "./unixChecks.js"
 
-export const checks: ReadonlyArray<Check> = [...tcpChecks, ...unixChecks, ...dnsChecks, ...limitChecks]
+export const checks: ReadonlyArray<Check> = [...tcpChecks, ...unixChecks, ...tlsChecks, ...dnsChecks, ...limitChecks]
 
 const pad = (text: string, width: number) => text.padEnd(width)
 
