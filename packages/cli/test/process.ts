@@ -29,20 +29,22 @@ export interface Process {
 }
 
 /**
- * Starts `command args`; `inheritFds` become the child's fds 3, 4, …. Closing the scope kills it (SIGKILL) if it still runs and waits until
+ * Starts `command args`, with `env` added to the environment; `inheritFds` become the child's
+ * fds 3, 4, …. Closing the scope kills it (SIGKILL) if it still runs and waits until
  * it is gone, so no process or pipe outlives the test.
  */
 export const spawn = (
   command: string,
   args: ReadonlyArray<string>,
-  options: { readonly inheritFds?: ReadonlyArray<number> } = {}
+  options: { readonly inheritFds?: ReadonlyArray<number>; readonly env?: Readonly<Record<string, string>> } = {}
 ): Effect.Effect<Process, never, Scope.Scope> =>
   Effect.gen(function*() {
     const closed = yield* Deferred.make<Exited>()
     const child = yield* Effect.acquireRelease(
       Effect.sync(() => {
         const child = child_process.spawn(command, args, {
-          stdio: ["pipe", "pipe", "pipe", ...(options.inheritFds ?? [])]
+          stdio: ["pipe", "pipe", "pipe", ...(options.inheritFds ?? [])],
+          env: { ...process.env, ...options.env }
         }) as child_process.ChildProcessWithoutNullStreams
         child.on("close", (code, signal) => Deferred.unsafeDone(closed, Effect.succeed({ code, signal })))
         // A test may stop writing or reading early: EPIPE on our side of a pipe is not a failure.

@@ -5,6 +5,12 @@
  *   $ node packages/examples/dist/02-chat-server.js 127.0.0.1:8000
  *   $ effect-socket connect 127.0.0.1:8000      (in two terminals)
  *
+ * You can also run a secure TLS server, with a certificate and key in one PEM file (see
+ * 99-generate-self-signed):
+ *
+ *   $ node packages/examples/dist/02-chat-server.js tls://127.0.0.1:8000 localhost.pem
+ *   $ effect-socket connect --insecure tls://127.0.0.1:8000
+ *
  * You can also run it on a Unix domain socket, or on a listening socket it inherits as fd 3
  * (systemd socket activation):
  *
@@ -19,9 +25,13 @@ import { SocketServer } from "@effect-socket/node"
 import { LimitingServer, Server, SocketUri } from "@effect-socket/socket"
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Either, Option, Stream } from "effect"
+import * as fs from "node:fs"
+
+// For tls:// URIs: the PEM file with the certificate and its key.
+const tls = process.argv[3] === undefined ? {} : { pem: fs.readFileSync(process.argv[3]) }
 
 const program = Effect.gen(function*() {
-  const server = yield* LimitingServer.make(yield* SocketServer.make(process.argv[2] ?? "127.0.0.1:0"), { limit: null })
+  const server = yield* LimitingServer.make(yield* SocketServer.make(process.argv[2] ?? "127.0.0.1:0", { tls }), { limit: null })
   yield* Console.log(`Listening on ${server.address}`)
 
   const broadcast = (message: string) =>

@@ -5,6 +5,12 @@
  *   $ node packages/examples/dist/91-benchmark-server.js 127.0.0.1:8000
  *   $ dd if=/dev/zero bs=1M count=1000 | effect-socket connect 127.0.0.1:8000
  *
+ * You can also run a secure TLS server, with a certificate and key in one PEM file (see
+ * 99-generate-self-signed):
+ *
+ *   $ node packages/examples/dist/91-benchmark-server.js tls://127.0.0.1:8000 localhost.pem
+ *   $ dd if=/dev/zero bs=1M count=1000 | effect-socket connect --insecure tls://127.0.0.1:8000
+ *
  * You can also run it on a Unix domain socket, or on a listening socket it inherits as fd 3
  * (systemd socket activation):
  *
@@ -18,9 +24,13 @@ import { SocketServer } from "@effect-socket/node"
 import { Server } from "@effect-socket/socket"
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Option, Stream } from "effect"
+import * as fs from "node:fs"
+
+// For tls:// URIs: the PEM file with the certificate and its key.
+const tls = process.argv[3] === undefined ? {} : { pem: fs.readFileSync(process.argv[3]) }
 
 const program = Effect.gen(function*() {
-  const server = yield* SocketServer.make(process.argv[2] ?? "127.0.0.1:0")
+  const server = yield* SocketServer.make(process.argv[2] ?? "127.0.0.1:0", { tls })
   yield* Console.log(`Listening on ${server.address}`)
 
   yield* Server.serve(server, (connection) =>

@@ -12,18 +12,30 @@ const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../dist
 export const example = (name: string, ...args: ReadonlyArray<string>) =>
   spawn(process.execPath, [path.join(dist, `${name}.js`), ...args])
 
-/** Starts a server example on `127.0.0.1:0` and waits for its `Listening on URI` line (any case). */
-export const server = (name: string, ...args: ReadonlyArray<string>) =>
+/** Starts `node dist/<name>.js args…` with `env` added to the environment. */
+export const exampleWithEnv = (env: Readonly<Record<string, string>>, name: string, ...args: ReadonlyArray<string>) =>
+  spawn(process.execPath, [path.join(dist, `${name}.js`), ...args], { env })
+
+/** Starts a server example on `uri` and waits for its `Listening on URI` line (any case). */
+export const serverAt = (name: string, uri: string, ...args: ReadonlyArray<string>) =>
   Effect.gen(function*() {
-    const proc = yield* example(name, "127.0.0.1:0", ...args)
+    const proc = yield* example(name, uri, ...args)
     const [, address] = yield* proc.waitFor("stdout", /listening on (\S+?),?\s/i)
     return { proc, address: address! }
   })
 
-/** Runs an example to the end with `stdin`; its exit code and output. */
-export const run = (name: string, args: ReadonlyArray<string>, stdin: Uint8Array | string = "") =>
+/** {@link serverAt} `127.0.0.1:0`. */
+export const server = (name: string, ...args: ReadonlyArray<string>) => serverAt(name, "127.0.0.1:0", ...args)
+
+/** Runs an example to the end with `stdin` (and `env` added); its exit code and output. */
+export const run = (
+  name: string,
+  args: ReadonlyArray<string>,
+  stdin: Uint8Array | string = "",
+  env: Readonly<Record<string, string>> = {}
+) =>
   Effect.scoped(Effect.gen(function*() {
-    const proc = yield* example(name, ...args)
+    const proc = yield* exampleWithEnv(env, name, ...args)
     yield* proc.input(stdin, true)
     const exited = yield* proc.closed
     return { ...exited, stdout: proc.stdout(), stderr: proc.stderr() }
