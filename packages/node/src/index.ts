@@ -9,6 +9,10 @@ export * as NodeConnection from "./NodeConnection.js"
 /**
  * @since 0.1.0
  */
+export * as NodeConnector from "./NodeConnector.js"
+/**
+ * @since 0.1.0
+ */
 export * as NodeResolver from "./NodeResolver.js"
 /**
  * @since 0.1.0
