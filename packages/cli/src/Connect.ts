@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import * as NodeConnector from "@effect-socket/node/NodeConnector"
 import * as Connector from "@effect-socket/socket/Connector"
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
@@ -12,7 +13,6 @@ import * as Options from "@effect/cli/Options"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Connectors from "./internal/connectors.js"
 import * as Describe from "./internal/describe.js"
 import { info, reportFailure } from "./internal/report.js"
 import * as Stdio from "./internal/stdio.js"
@@ -25,15 +25,17 @@ const uri = Args.text({ name: "uri" }).pipe(
 )
 
 const timeout = Options.float("timeout").pipe(
-  Options.optional,
-  Options.withDescription("Give up on connecting after this many seconds (ETIMEDOUT); default: as long as the OS tries.")
+  Options.withDefault(60),
+  Options.withDescription(
+    "Give up on connecting (DNS, TCP and TLS handshakes included) after this many seconds (ETIMEDOUT); 0: no limit."
+  )
 )
 
 const dns = Options.text("dns").pipe(
-  Options.repeated,
+  Options.optional,
   Options.withDescription(
-    "Resolve names with this DNS server (IP or IP:port; repeat for more) instead of the system's. " +
-      "localhost and names in /etc/hosts are answered locally."
+    "Resolve names with this DNS server (IP, IP:port or [IPv6]:port) instead of the system's. " +
+      "localhost and names in /etc/hosts are still answered locally."
   )
 )
 
@@ -86,9 +88,9 @@ export const command = Command.make("connect", { uri, timeout, dns, noHappyEyeba
     if (args.verbose) yield* info(`Connection to ${args.uri} closed`)
   }).pipe(
     Effect.scoped,
-    Effect.provide(Connectors.layer({
-      timeout: Option.map(args.timeout, Duration.seconds),
-      dns: args.dns,
+    Effect.provide(NodeConnector.layer({
+      timeout: args.timeout > 0 ? Duration.seconds(args.timeout) : false,
+      dns: Option.getOrElse(args.dns, () => true),
       happyEyeballs: !args.noHappyEyeballs,
       tls: {
         ...Option.match(args.ca, { onNone: () => ({}), onSome: ([, pem]) => ({ ca: pem }) }),

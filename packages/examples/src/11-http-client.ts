@@ -9,10 +9,10 @@
  * The argument is `host[:port]` (default www.google.com, port 80). The Effect version of
  * ReactPHP socket's examples/11-http-client.php.
  */
-import { NodeResolver, TcpConnector } from "@effect-socket/node"
-import { Connector, HappyEyeballsConnector } from "@effect-socket/socket"
+import { NodeConnector } from "@effect-socket/node"
+import { Connector } from "@effect-socket/socket"
 import { NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Layer, Stream } from "effect"
+import { Console, Effect, Stream } from "effect"
 
 const target = process.argv[2] ?? "www.google.com"
 const authority = /:\d+$/.test(target) ? target : `${target}:80`
@@ -26,10 +26,7 @@ const program = Effect.gen(function*() {
   Effect.tapError((error) => Console.error(`Error: ${error.message}`))
 )
 
-// Names are resolved, and IPv6 and IPv4 addresses raced (RFC 8305), as ReactPHP's Connector does.
-const ConnectorLive = HappyEyeballsConnector.layer().pipe(
-  Layer.provide(TcpConnector.layer),
-  Layer.provide(NodeResolver.layer())
-)
-
-NodeRuntime.runMain(program.pipe(Effect.scoped, Effect.provide(ConnectorLive)), { disableErrorReporting: true })
+// ReactPHP's `new Connector()`: names resolved, IPv6/IPv4 raced, TLS verified, 60 s timeout.
+NodeRuntime.runMain(program.pipe(Effect.scoped, Effect.provide(NodeConnector.layer())), {
+  disableErrorReporting: true
+})

@@ -14,10 +14,10 @@
  * The argument is `host[:port]` (default www.google.com, port 443). The Effect version of
  * ReactPHP socket's examples/12-https-client.php.
  */
-import { NodeResolver, TcpConnector, TlsConnector } from "@effect-socket/node"
-import { Connector, HappyEyeballsConnector } from "@effect-socket/socket"
+import { NodeConnector } from "@effect-socket/node"
+import { Connector } from "@effect-socket/socket"
 import { NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Layer, Stream } from "effect"
+import { Console, Effect, Stream } from "effect"
 
 const target = process.argv[2] ?? "www.google.com"
 const authority = /:\d+$/.test(target) ? target : `${target}:443`
@@ -31,11 +31,7 @@ const program = Effect.gen(function*() {
   Effect.tapError((error) => Console.error(`Error: ${error.message}`))
 )
 
-// TLS over names resolved and IPv6/IPv4 raced (RFC 8305), as ReactPHP's Connector does.
-const ConnectorLive = TlsConnector.layer().pipe(
-  Layer.provide(HappyEyeballsConnector.layer()),
-  Layer.provide(TcpConnector.layer),
-  Layer.provide(NodeResolver.layer())
-)
-
-NodeRuntime.runMain(program.pipe(Effect.scoped, Effect.provide(ConnectorLive)), { disableErrorReporting: true })
+// ReactPHP's `new Connector()`: names resolved, IPv6/IPv4 raced, TLS verified, 60 s timeout.
+NodeRuntime.runMain(program.pipe(Effect.scoped, Effect.provide(NodeConnector.layer())), {
+  disableErrorReporting: true
+})

@@ -9,10 +9,10 @@
  * The Effect version of ReactPHP socket's examples/21-netcat-client.php. The `effect-socket
  * connect` command is the full-featured version of it.
  */
-import { NodeResolver, TcpConnector } from "@effect-socket/node"
-import { Connector, HappyEyeballsConnector } from "@effect-socket/socket"
+import { NodeConnector } from "@effect-socket/node"
+import { Connector } from "@effect-socket/socket"
 import { NodeRuntime, NodeSink, NodeStream } from "@effect/platform-node"
-import { Console, Effect, Layer, Stream } from "effect"
+import { Console, Effect, Stream } from "effect"
 
 const uri = process.argv[2]
 
@@ -29,10 +29,7 @@ const program = Effect.gen(function*() {
   Effect.tapError((error) => Console.error(`Connection error: ${error.message}`))
 )
 
-// Names are resolved, and IPv6 and IPv4 addresses raced (RFC 8305), as ReactPHP's Connector does.
-const ConnectorLive = HappyEyeballsConnector.layer().pipe(
-  Layer.provide(TcpConnector.layer),
-  Layer.provide(NodeResolver.layer())
-)
-
-NodeRuntime.runMain(program.pipe(Effect.scoped, Effect.provide(ConnectorLive)), { disableErrorReporting: true })
+// ReactPHP's `new Connector()`: names resolved, IPv6/IPv4 raced, TLS verified, 60 s timeout.
+NodeRuntime.runMain(program.pipe(Effect.scoped, Effect.provide(NodeConnector.layer())), {
+  disableErrorReporting: true
+})

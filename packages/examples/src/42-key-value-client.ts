@@ -7,7 +7,7 @@
  *   $ node packages/examples/dist/42-key-value-client.js 127.0.0.1:8000 GET greeting
  *   hello world
  */
-import { TcpConnector } from "@effect-socket/node"
+import { NodeConnector } from "@effect-socket/node"
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Option } from "effect"
 import * as KeyValue from "./KeyValue.js"
@@ -29,4 +29,6 @@ const program = Effect.gen(function*() {
   Effect.tapError((error) => Console.error(`Error: ${error.message}`))
 )
 
-NodeRuntime.runMain(program.pipe(Effect.scoped, Effect.provide(TcpConnector.layer)), { disableErrorReporting: true })
+NodeRuntime.runMain(program.pipe(Effect.scoped, Effect.provide(NodeConnector.layer())), {
+  disableErrorReporting: true
+})
