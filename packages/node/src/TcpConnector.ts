@@ -13,7 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as net from "node:net"
-import { tcpAddresses } from "./internal/addresses.js"
+import { tcpAddresses, withTcpScheme } from "./internal/addresses.js"
 import { describe } from "./internal/errno.js"
 import * as NodeConnection from "./NodeConnection.js"
 
@@ -46,15 +46,18 @@ export interface Options {
  * @since 0.1.0
  * @category constructors
  */
-export const connect = (uri: string, options: Options = {}): Effect.Effect<Connection, ConnectError, Scope.Scope> =>
-  Effect.flatMap(
-    parseTarget(uri),
+export const connect = (uri: string, options: Options = {}): Effect.Effect<Connection, ConnectError, Scope.Scope> => {
+  // As ReactPHP: the scheme defaults to tcp://, in messages too.
+  const full = withTcpScheme(uri)
+  return Effect.flatMap(
+    parseTarget(full),
     (target) =>
       Effect.acquireRelease(
-        Effect.interruptible(dial(uri, target.host, target.port, options)),
+        Effect.interruptible(dial(full, target.host, target.port, options)),
         (connection) => connection.close
       )
   )
+}
 
 const parseTarget = (uri: string) =>
   SocketUri.parseClient(uri).pipe(
