@@ -117,6 +117,23 @@ describe("Connection", () => {
       assert.deepStrictEqual(error.address, Option.some(server.address))
     }))
 
+  it.scoped("writing to a peer that has reset fails with a typed Write error, never a throw", () =>
+    Effect.gen(function*() {
+      const server = yield* TcpServer.make(0)
+      const raw = yield* rawConnect(server.address)
+      const connection = yield* accept(server)
+      const peer = `tcp://127.0.0.1:${raw.localPort}`
+      raw.resetAndDestroy()
+      yield* closed(raw)
+      // The first writes may still be taken by the kernel; the reset surfaces soon after.
+      const chunk = new Uint8Array(64 * 1024)
+      const error = yield* Effect.flip(Effect.forever(connection.write(chunk)))
+      assert.instanceOf(error, ConnectionError)
+      assert.oneOf(error.reason, ["Write", "Closed"])
+      assert.oneOf(error.code, ["EPIPE", "ECONNRESET"])
+      assert.deepStrictEqual(error.address, Option.some(peer))
+    }))
+
   it.scoped("addresses over IPv4: tcp://127.0.0.1:port on both ends", () =>
     Effect.gen(function*() {
       const { accepted, client, server } = yield* connectedPair()

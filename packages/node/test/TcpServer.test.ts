@@ -17,7 +17,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as net from "node:net"
 import { accept, collectText } from "./fixtures/connections.js"
-import { closed, hostPort, rawConnect, readAll, realSleep, socketOption, untilAccepted } from "./fixtures/net.js"
+import { closed, hostPort, netServerAt, rawConnect, readAll, realSleep, socketOption, untilAccepted } from "./fixtures/net.js"
 
 const socketOf = (connection: Connection): net.Socket => {
   const socket = NodeConnection.socketOf(connection)
@@ -303,6 +303,23 @@ describe("TcpServer", () => {
         const late = yield* rawConnect(server.address)
         const lateConnection = yield* accept(server)
         assert.deepStrictEqual(lateConnection.remoteAddress, Option.some(`tcp://127.0.0.1:${late.localPort}`))
+      }))
+
+    it.scoped("accept errors are reported on errors and the stream goes on", () =>
+      Effect.gen(function*() {
+        const server = yield* TcpServer.make(0)
+        const errors = yield* forkSubscribed(server.errors, 1)
+        // What Node does when accept() fails (EMFILE cannot be provoked from inside this process).
+        const failure = Object.assign(new Error("accept EMFILE"), { code: "EMFILE", errno: -24, syscall: "accept" })
+        netServerAt(server.address).emit("error", failure)
+        const [error] = Chunk.toArray(yield* Fiber.join(errors))
+        assert.instanceOf(error, ServerError)
+        assert.strictEqual(error.reason, "Accept")
+        assert.strictEqual(error.code, "EMFILE")
+        assert.strictEqual(error.message, `Unable to accept new connection on ${server.address}: Too many open files (EMFILE)`)
+        const client = yield* rawConnect(server.address)
+        const connection = yield* accept(server)
+        assert.deepStrictEqual(connection.remoteAddress, Option.some(`tcp://127.0.0.1:${client.localPort}`))
       }))
 
     it.scoped("a pull that waits gets the next client at once, without counting against the backlog", () =>
