@@ -12,10 +12,8 @@ import * as SocketUri from "@effect-socket/socket/SocketUri"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import * as net from "node:net"
 import { tcpAddresses, withTcpScheme } from "./internal/addresses.js"
-import { describe } from "./internal/errno.js"
-import * as NodeConnection from "./NodeConnection.js"
+import { dialScoped } from "./internal/dial.js"
 
 /**
  * Options of {@link layerWith}.
@@ -49,14 +47,23 @@ export interface Options {
 export const connect = (uri: string, options: Options = {}): Effect.Effect<Connection, ConnectError, Scope.Scope> => {
   // As ReactPHP: the scheme defaults to tcp://, in messages too.
   const full = withTcpScheme(uri)
-  return Effect.flatMap(
-    parseTarget(full),
-    (target) =>
-      Effect.acquireRelease(
-        Effect.interruptible(dial(full, target.host, target.port, options)),
-        (connection) => connection.close
-      )
-  )
+  return Effect.flatMap(parseTarget(full), (target) =>
+    dialScoped({
+      uri: full,
+      stage: "TCP/IP handshake",
+      connect: {
+        host: target.host,
+        port: target.port,
+        noDelay: options.noDelay ?? true,
+        ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
+        ...(options.localPort !== undefined ? { localPort: options.localPort } : {}),
+        ...(options.keepAlive !== undefined && options.keepAlive !== false
+          ? { keepAlive: true, keepAliveInitialDelay: options.keepAlive }
+          : {})
+      },
+      addresses: tcpAddresses,
+      readHighWaterMark: options.readHighWaterMark
+    }))
 }
 
 const parseTarget = (uri: string) =>
@@ -68,43 +75,6 @@ const parseTarget = (uri: string) =>
     ),
     Effect.mapError(ConnectError.invalidUri)
   )
-
-const dial = (uri: string, host: string, port: number, options: Options) =>
-  Effect.async<Connection, ConnectError>((resume) => {
-    const socket = net.connect({
-      host,
-      port,
-      allowHalfOpen: true,
-      noDelay: options.noDelay ?? true,
-      ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
-      ...(options.localPort !== undefined ? { localPort: options.localPort } : {}),
-      ...(options.keepAlive !== undefined && options.keepAlive !== false
-        ? { keepAlive: true, keepAliveInitialDelay: options.keepAlive }
-        : {})
-    })
-    const onError = (error: Error) => {
-      socket.off("connect", onConnect)
-      socket.destroy()
-      const { code, detail } = describe(error, "ECONNREFUSED")
-      resume(Effect.fail(new ConnectError({ reason: "Failed", uri, code, detail, stage: "TCP/IP handshake", cause: error })))
-    }
-    const onConnect = () => {
-      socket.off("error", onError)
-      resume(Effect.succeed(NodeConnection.fromSocket(socket, {
-        addresses: tcpAddresses,
-        ...(options.readHighWaterMark !== undefined ? { readHighWaterMark: options.readHighWaterMark } : {})
-      })))
-    }
-    socket.once("error", onError)
-    socket.once("connect", onConnect)
-    return Effect.sync(() => {
-      socket.off("error", onError)
-      socket.off("connect", onConnect)
-      // A listener stays so that the error a destroyed, half-open socket may still emit is not uncaught.
-      socket.on("error", () => {})
-      socket.destroy()
-    })
-  })
 
 /**
  * A `Connector` with {@link Options}.

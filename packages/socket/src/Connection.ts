@@ -9,10 +9,12 @@
  *
  * @since 0.1.0
  */
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import type * as Sink from "effect/Sink"
 import type * as Stream from "effect/Stream"
+import * as internal from "./internal/memoryConnection.js"
 import type { ConnectionError } from "./SocketError.js"
 
 /**
@@ -63,6 +65,11 @@ export interface Connection {
   readonly end: Effect.Effect<void, ConnectionError>
   /** Closes both directions now, discarding unsent data (ReactPHP's `close()`). Idempotent. */
   readonly close: Effect.Effect<void>
+  /**
+   * Completes once the connection is closed in both directions, whoever closed it (ReactPHP's
+   * `close` event). Waiting for it does not read, write or keep the connection open.
+   */
+  readonly closed: Effect.Effect<void>
 }
 
 /**
@@ -72,3 +79,55 @@ export interface Connection {
  * @category guards
  */
 export const isConnection = (u: unknown): u is Connection => typeof u === "object" && u !== null && TypeId in u
+
+/**
+ * Options of {@link makePair}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PairOptions {
+  /**
+   * Bytes a side may hold unread before its peer's `write` waits: default `65536` (64 KiB).
+   * `0` makes every `write` wait until the reader has taken all of it.
+   */
+  readonly highWaterMark?: number | undefined
+  /** The first connection's `localAddress` (the second's `remoteAddress`); default `memory://a`. */
+  readonly localAddress?: string | undefined
+  /** The first connection's `remoteAddress` (the second's `localAddress`); default `memory://b`. */
+  readonly remoteAddress?: string | undefined
+}
+
+/**
+ * Two connected in-memory connections, for testing protocol code without sockets: what one
+ * writes, the other reads, byte for byte, in the chunks written (a pull takes every chunk
+ * waiting). It behaves as a TCP connection does:
+ * - backpressure: `write` hands its bytes over, then waits while the peer holds more than
+ *   `highWaterMark` bytes unread;
+ * - half-close: after `end`, the peer's `read` ends once drained; the ender still reads, and its
+ *   own writes fail with `Closed` (`EPIPE`);
+ * - `close`: what this side wrote is still delivered, then the peer's `read` ends; this side's
+ *   `read` ends at once (unread bytes are dropped), its writes fail with `Closed` (`EPIPE`) and
+ *   the peer's with `Write` (`EPIPE`, `Broken pipe`); this side's addresses become `None`.
+ *
+ * `read` never fails. Both connections are closed when the scope closes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makePair = (options?: PairOptions): Effect.Effect<readonly [Connection, Connection], never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => internal.unsafeMakePair(options)),
+    ([first, second]) => Effect.zipRight(first.close, second.close)
+  )
+
+/**
+ * {@link makePair} without a scope: the caller closes both connections (or lets them be
+ * garbage-collected, as they hold nothing but memory). For doubles built synchronously, e.g. in
+ * `Layer.succeed(Connector, …)`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const unsafeMakePair = (options?: PairOptions): readonly [Connection, Connection] =>
+  internal.unsafeMakePair(options)

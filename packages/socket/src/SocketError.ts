@@ -19,7 +19,8 @@ import * as Option from "effect/Option"
  */
 export type ErrorCode = string
 
-const withCode = (text: string, code: ErrorCode) => (text.endsWith(`(${code})`) ? text : `${text} (${code})`)
+// A text that names the code already (a nested error's message) does not get it twice.
+const withCode = (text: string, code: ErrorCode) => (text.includes(`(${code})`) ? text : `${text} (${code})`)
 
 /**
  * A socket URI that cannot be used where it was given; always `EINVAL`, raised before any

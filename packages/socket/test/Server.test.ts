@@ -20,6 +20,7 @@ import { ServerError } from "../src/SocketError.js"
 /** What happened, in order: `close 1`, `release 2`, … */
 type Log = Array<string>
 
+/** A connection that only logs being closed: serve never reads or writes on its own. */
 const memoryConnection = (id: number, log: Log): Connection.Connection => ({
   [Connection.TypeId]: Connection.TypeId,
   remoteAddress: Option.some(`memory://client/${id}`),
@@ -28,6 +29,7 @@ const memoryConnection = (id: number, log: Log): Connection.Connection => ({
   write: () => Effect.void,
   sink: Sink.drain,
   end: Effect.void,
+  closed: Effect.never,
   close: Effect.sync(() => log.push(`close ${id}`))
 })
 

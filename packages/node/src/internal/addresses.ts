@@ -19,3 +19,13 @@ export const tcpAddresses: AddressFormat = ipAddresses("tcp")
  * `Given URI "tcp://localhost:80" does not contain a valid host IP (EINVAL)`.
  */
 export const withTcpScheme = (uri: string): string => (uri.includes("://") ? uri : `tcp://${uri}`)
+
+/**
+ * Both ends of a Unix-domain connection, as ReactPHP names them: a server's connection has the
+ * server's path as local address and no remote one (the client socket is unnamed); a client's
+ * connection has the path it dialled as remote address and no local one.
+ */
+export const unixAddresses = (ends: { readonly local?: string; readonly remote?: string }): AddressFormat => ({
+  remote: () => ends.remote,
+  local: () => ends.local
+})

@@ -11,5 +11,15 @@ export const describe = (error: unknown, fallbackCode = "EIO"): { readonly code:
   const code = typeof e?.code === "string" ? e.code : fallbackCode
   const entry = typeof e?.errno === "number" ? systemErrors.get(e.errno) : undefined
   const text = entry?.[1] ?? (e instanceof Error ? e.message : String(error))
-  return { code, detail: text.length > 0 ? text[0]!.toUpperCase() + text.slice(1) : code }
+  return { code, detail: sentence(text, code) }
 }
+
+/** The errno name with its `strerror` sentence: `EBADF` → `{ code: "EBADF", detail: "Bad file descriptor" }`. */
+export const describeCode = (code: string): { readonly code: string; readonly detail: string } => {
+  for (const [name, text] of systemErrors.values()) {
+    if (name === code) return { code, detail: sentence(text, code) }
+  }
+  return { code, detail: code }
+}
+
+const sentence = (text: string, code: string) => (text.length > 0 ? text[0]!.toUpperCase() + text.slice(1) : code)

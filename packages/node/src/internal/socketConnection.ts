@@ -222,10 +222,16 @@ export class SocketConnection implements Connection {
     if (!socket.writableEnded) socket.end()
   })
 
-  readonly close: Effect.Effect<void> = Effect.async((resume) => {
+  readonly closed: Effect.Effect<void> = Effect.async((resume) => {
     const socket = this.socket
     if (socket.closed) return resume(Exit.void)
-    socket.once("close", () => resume(Exit.void))
-    socket.destroy()
+    const onClose = () => resume(Exit.void)
+    socket.once("close", onClose)
+    return Effect.sync(() => socket.off("close", onClose))
+  })
+
+  readonly close: Effect.Effect<void> = Effect.suspend(() => {
+    this.socket.destroy()
+    return this.closed
   })
 }

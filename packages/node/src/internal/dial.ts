@@ -1,0 +1,54 @@
+import type { Connection } from "@effect-socket/socket/Connection"
+import type { ConnectStage } from "@effect-socket/socket/SocketError"
+import { ConnectError } from "@effect-socket/socket/SocketError"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import * as net from "node:net"
+import { describe } from "./errno.js"
+import type { AddressFormat } from "./socketConnection.js"
+import { DEFAULT_READ_HIGH_WATER_MARK, SocketConnection } from "./socketConnection.js"
+
+/** One connection attempt, whatever it dials (an IP and port, or a Unix socket path). */
+export interface DialSpec {
+  /** The URI as the caller gave it, for error messages. */
+  readonly uri: string
+  /** What `net.connect` is given; `allowHalfOpen` is always on. */
+  readonly connect: net.NetConnectOpts
+  /** The stage a failure is reported in. */
+  readonly stage: ConnectStage
+  /** How the connection names its two ends. */
+  readonly addresses: AddressFormat
+  readonly readHighWaterMark?: number | undefined
+}
+
+/**
+ * Connects as `spec` says. Fails with `Failed` and the system code; interrupting it before the
+ * connection is established destroys the socket.
+ */
+export const dial = (spec: DialSpec): Effect.Effect<Connection, ConnectError> =>
+  Effect.async<Connection, ConnectError>((resume) => {
+    const socket = net.connect({ ...spec.connect, allowHalfOpen: true })
+    const onError = (error: Error) => {
+      socket.off("connect", onConnect)
+      socket.destroy()
+      const { code, detail } = describe(error, "ECONNREFUSED")
+      resume(Effect.fail(new ConnectError({ reason: "Failed", uri: spec.uri, code, detail, stage: spec.stage, cause: error })))
+    }
+    const onConnect = () => {
+      socket.off("error", onError)
+      resume(Effect.succeed(new SocketConnection(socket, spec.addresses, spec.readHighWaterMark ?? DEFAULT_READ_HIGH_WATER_MARK)))
+    }
+    socket.once("error", onError)
+    socket.once("connect", onConnect)
+    return Effect.sync(() => {
+      socket.off("error", onError)
+      socket.off("connect", onConnect)
+      // A listener stays so that the error a destroyed, half-open socket may still emit is not uncaught.
+      socket.on("error", () => {})
+      socket.destroy()
+    })
+  })
+
+/** {@link dial}, with the connection closed when the caller's scope closes. */
+export const dialScoped = (spec: DialSpec): Effect.Effect<Connection, ConnectError, Scope.Scope> =>
+  Effect.acquireRelease(Effect.interruptible(dial(spec)), (connection) => connection.close)
