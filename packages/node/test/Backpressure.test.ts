@@ -2,9 +2,7 @@
  * Backpressure on real loopback sockets, measured rather than timed: what this process holds
  * while a peer sends more than anyone reads, and while we send more than the peer reads.
  */
-import * as NodeConnection from "@effect-socket/node/NodeConnection"
 import * as TcpServer from "@effect-socket/node/TcpServer"
-import type { Connection } from "@effect-socket/socket/Connection"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -12,18 +10,12 @@ import * as Stream from "effect/Stream"
 import { createHash } from "node:crypto"
 import type * as net from "node:net"
 import { Readable } from "node:stream"
-import { accept } from "./fixtures/connections.js"
+import { accept, socketOf } from "./fixtures/connections.js"
 import { rawConnect, realSleep } from "./fixtures/net.js"
 
 const KiB = 1024
 const MiB = 1024 * KiB
 const CHUNK = 64 * KiB
-
-const socketOf = (connection: Connection): net.Socket => {
-  const socket = NodeConnection.socketOf(connection)
-  if (socket === undefined) throw new Error("not a Node connection")
-  return socket
-}
 
 /** Chunk `i` of a payload: 64 KiB of one byte value, different for neighbouring chunks. */
 const chunkAt = (i: number) => Buffer.alloc(CHUNK, (i * 37) & 0xff)

@@ -3,7 +3,6 @@
  * write errors, and binary safety. Intent of ReactPHP's ConnectionTest and the data parts of
  * TcpServerTest (data with and without FIN, connection ends when the client closes).
  */
-import * as NodeConnection from "@effect-socket/node/NodeConnection"
 import * as TcpConnector from "@effect-socket/node/TcpConnector"
 import * as TcpServer from "@effect-socket/node/TcpServer"
 import type { Connection } from "@effect-socket/socket/Connection"
@@ -17,15 +16,8 @@ import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
 import * as fc from "fast-check"
-import type * as net from "node:net"
-import { accept, collectBytes, collectText, connectedPair } from "./fixtures/connections.js"
+import { accept, collectBytes, collectText, connectedPair, socketOf } from "./fixtures/connections.js"
 import { closed, rawConnect, readAll, realSleep } from "./fixtures/net.js"
-
-const socketOf = (connection: Connection): net.Socket => {
-  const socket = NodeConnection.socketOf(connection)
-  if (socket === undefined) throw new Error("not a Node connection")
-  return socket
-}
 
 /** Reads until at least `n` bytes arrived (the peer sends exactly `n` and then waits). */
 const readBytes = (connection: Connection, n: number) =>

@@ -15,7 +15,7 @@ import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as net from "node:net"
-import { collectText } from "./fixtures/connections.js"
+import { collectText, forkSubscribed } from "./fixtures/connections.js"
 import { eventually, rawConnect, readAll, realSleep, untilAccepted } from "./fixtures/net.js"
 
 /** The port a connection's peer uses: the raw client's `localPort`. */
@@ -151,8 +151,7 @@ describe("Server.serve over TcpServer", () => {
   it.scoped("while every slot is busy the server is not pulled: its backlog fills and overflows", () =>
     Effect.gen(function*() {
       const server = yield* TcpServer.make(0, { backlog: 1 })
-      const errors = yield* Effect.fork(Stream.runCollect(Stream.take(server.errors, 1)))
-      while ((yield* Fiber.status(errors))._tag !== "Suspended") yield* realSleep(1)
+      const errors = yield* forkSubscribed(server.errors, 1)
       const gated = gatedEcho()
       yield* Effect.forkScoped(Server.serve(server, gated.handler, { concurrency: 1 }))
 

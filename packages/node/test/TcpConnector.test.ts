@@ -3,10 +3,8 @@
  * failures read, what interrupting a pending connect releases, and its options. Intent of
  * ReactPHP's TcpConnectorTest.
  */
-import * as NodeConnection from "@effect-socket/node/NodeConnection"
 import * as TcpConnector from "@effect-socket/node/TcpConnector"
 import * as TcpServer from "@effect-socket/node/TcpServer"
-import type { Connection } from "@effect-socket/socket/Connection"
 import { Connector } from "@effect-socket/socket/Connector"
 import { ConnectError } from "@effect-socket/socket/SocketError"
 import { assert, describe, it } from "@effect/vitest"
@@ -17,15 +15,9 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import type * as net from "node:net"
-import { accept, collectText } from "./fixtures/connections.js"
+import { accept, collectText, socketOf } from "./fixtures/connections.js"
 import { closed, eventually, freePort, liveSockets, realSleep, refusedAddress, socketOption } from "./fixtures/net.js"
-import { fullBacklog } from "./fixtures/peers.js"
-
-const socketOf = (connection: Connection): net.Socket => {
-  const socket = NodeConnection.socketOf(connection)
-  if (socket === undefined) throw new Error("not a Node connection")
-  return socket
-}
+import * as BlackHole from "./fixtures/BlackHole.js"
 
 /** The typed failure of `connect(uri)`, which must come before any I/O (so `runSync` can run it). */
 const rejected = (uri: string): ConnectError => {
@@ -140,7 +132,7 @@ describe("TcpConnector", () => {
 
     it.scoped("interrupting a pending connect destroys its socket", () =>
       Effect.gen(function*() {
-        const address = yield* fullBacklog
+        const address = `tcp://127.0.0.1:${yield* BlackHole.make("127.0.0.1")}`
         const before = liveSockets()
         const connects = pendingConnects()
         const fiber = yield* Effect.fork(Effect.scoped(TcpConnector.connect(address)))
@@ -160,7 +152,7 @@ describe("TcpConnector", () => {
 
     it.scoped("a timeout on TestClock interrupts the pending connect and releases it", () =>
       Effect.gen(function*() {
-        const address = yield* fullBacklog
+        const address = `tcp://127.0.0.1:${yield* BlackHole.make("127.0.0.1")}`
         const before = liveSockets()
         const fiber = yield* Effect.fork(
           Effect.scoped(TcpConnector.connect(address)).pipe(Effect.timeout(Duration.seconds(10)))

@@ -2,9 +2,7 @@
  * `TcpServer` on loopback: addresses, URI validation, listen errors, IPv6, scope ownership and
  * the emulated backlog. Intent of ReactPHP's TcpServerTest and FunctionalTcpServerTest.
  */
-import * as NodeConnection from "@effect-socket/node/NodeConnection"
 import * as TcpServer from "@effect-socket/node/TcpServer"
-import type { Connection } from "@effect-socket/socket/Connection"
 import type { Server } from "@effect-socket/socket/Server"
 import { ListenError, ServerError } from "@effect-socket/socket/SocketError"
 import { assert, describe, it } from "@effect/vitest"
@@ -16,14 +14,8 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as net from "node:net"
-import { accept, collectText } from "./fixtures/connections.js"
-import { closed, hostPort, netServerAt, rawConnect, readAll, realSleep, socketOption, untilAccepted } from "./fixtures/net.js"
-
-const socketOf = (connection: Connection): net.Socket => {
-  const socket = NodeConnection.socketOf(connection)
-  if (socket === undefined) throw new Error("not a Node connection")
-  return socket
-}
+import { accept, collectText, forkSubscribed, socketOf } from "./fixtures/connections.js"
+import { closed, hostPort, netServerAt, rawConnect, readAll, socketOption, untilAccepted } from "./fixtures/net.js"
 
 /** The typed failure of `make(uri)`, which must come before any I/O (so `runSync` can run it). */
 const rejected = (uri: string | number, options?: TcpServer.Options): ListenError => {
@@ -34,17 +26,6 @@ const rejected = (uri: string | number, options?: TcpServer.Options): ListenErro
 
 const listenFailure = (uri: string | number, options?: TcpServer.Options) =>
   Effect.flip(Effect.scoped(TcpServer.make(uri, options)))
-
-/**
- * Runs `stream` in a fiber and returns once that fiber waits for the stream's first element, so
- * that a `Server.errors` subscription exists before the events it should see.
- */
-const forkSubscribed = <A, E>(stream: Stream.Stream<A, E>, n: number) =>
-  Effect.gen(function*() {
-    const fiber = yield* Effect.fork(Stream.runCollect(Stream.take(stream, n)))
-    while ((yield* Fiber.status(fiber))._tag !== "Suspended") yield* realSleep(1)
-    return fiber
-  })
 
 /** Takes `n` connections from a server's stream, pulling again as needed. */
 const acceptN = (server: Server, n: number) =>
