@@ -17,7 +17,7 @@ import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
 import * as fc from "fast-check"
 import { accept, collectBytes, collectText, connectedPair, socketOf } from "./fixtures/connections.js"
-import { closed, rawConnect, readAll, realSleep } from "./fixtures/net.js"
+import { closed, eventually, rawConnect, readAll, realSleep } from "./fixtures/net.js"
 
 /** Reads until at least `n` bytes arrived (the peer sends exactly `n` and then waits). */
 const readBytes = (connection: Connection, n: number) =>
@@ -208,6 +208,23 @@ describe("Connection", () => {
       const error = yield* writeError(client.write(new Uint8Array([1, 2, 3])))
       assert.strictEqual(error.reason, "Closed")
       assert.strictEqual(error.code, "EPIPE")
+    }))
+
+  it.scoped("close while a write waits for drain and a read waits for data: both finish", () =>
+    Effect.gen(function*() {
+      const { client } = yield* connectedPair()
+      // Nobody reads the server's end: the client's writes soon wait for drain.
+      const chunk = new Uint8Array(1024 * 1024)
+      const writing = yield* Effect.fork(Effect.forever(client.write(chunk)))
+      const reading = yield* Effect.fork(collectText(client.read))
+      yield* eventually(() => socketOf(client).writableLength > 0, "a write waits for drain")
+      yield* realSleep(20)
+      assert.isTrue(Option.isNone(yield* writing.poll))
+      yield* client.close
+      const failure = yield* Effect.flip(Fiber.join(writing))
+      assert.strictEqual(failure.reason, "Closed")
+      assert.strictEqual(failure.code, "EPIPE")
+      assert.strictEqual(yield* Fiber.join(reading), "")
     }))
 
   it.scoped("bytes that arrive between two runs of read are kept", () =>
