@@ -44,21 +44,45 @@ export class SocketConnection implements Connection {
   private readonly remote: string | undefined
   private local: string | undefined = undefined
 
+  private detached = false
+  private readonly listeners = {
+    data: (data: Buffer) => this.onData(data),
+    end: () => this.onEnd(),
+    error: (error: Error) => this.onError(error),
+    close: () => this.onEnd()
+  }
+
   constructor(
     readonly socket: net.Socket,
     private readonly addresses: AddressFormat,
-    private readonly highWaterMark: number = DEFAULT_READ_HIGH_WATER_MARK
+    readonly highWaterMark: number = DEFAULT_READ_HIGH_WATER_MARK
   ) {
     socket.pause()
     this.remote = addresses.remote(socket)
     // A socket held in an accept queue may have been reset before anyone wrapped it.
     if (socket.destroyed) this.ended = true
-    socket.on("data", (data: Buffer) => this.onData(data))
-    socket.on("end", () => this.onEnd())
-    // An error listener stays attached for the socket's whole life, so that a late reset or a
-    // write after the peer left never becomes an uncaught exception.
-    socket.on("error", (error) => this.onError(error))
-    socket.on("close", () => this.onEnd())
+    // An error listener stays attached for the socket's whole life (or until `detach` hands the
+    // socket to a new owner), so that a late reset or a write after the peer left never becomes
+    // an uncaught exception.
+    for (const [event, listener] of Object.entries(this.listeners)) socket.on(event, listener)
+  }
+
+  /**
+   * Hands the socket over to a new owner (STARTTLS): pauses it, removes this connection's
+   * listeners and returns the bytes read ahead and not yet pulled, oldest first. Afterwards this
+   * connection's `read` ends, `write` and `end` fail with `Closed`; `close` still destroys the
+   * socket, and with it whatever now wraps it.
+   */
+  detach(): ReadonlyArray<Uint8Array> {
+    const buffered = this.buffered
+    this.buffered = []
+    this.bufferedBytes = 0
+    this.detached = true
+    this.ended = true
+    this.socket.pause()
+    for (const [event, listener] of Object.entries(this.listeners)) this.socket.off(event, listener)
+    this.wake()
+    return buffered
   }
 
   get remoteAddress(): Option.Option<string> {
@@ -179,7 +203,7 @@ export class SocketConnection implements Connection {
 
   private writable(): ConnectionError | undefined {
     const socket = this.socket
-    if (socket.destroyed || socket.writableEnded) return this.closedError()
+    if (this.detached || socket.destroyed || socket.writableEnded) return this.closedError()
     return undefined
   }
 
@@ -211,6 +235,7 @@ export class SocketConnection implements Connection {
 
   readonly end: Effect.Effect<void, ConnectionError> = Effect.async((resume) => {
     const socket = this.socket
+    if (this.detached) return resume(Exit.fail(this.closedError()))
     if (socket.destroyed || socket.writableFinished) return resume(Exit.void)
     const onFinish = () => {
       socket.off("close", onFinish)
