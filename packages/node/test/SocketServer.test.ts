@@ -67,10 +67,11 @@ describe("SocketServer", () => {
     Effect.gen(function*() {
       const before = process.getActiveResourcesInfo().length
       const cases: ReadonlyArray<readonly [string, string]> = [
-        ["127.0.0.1", `Given URI "127.0.0.1" is invalid: missing port (EINVAL)`],
+        // TcpServer completes a URI without scheme with tcp://, as ReactPHP's SocketServer/TcpServer do.
+        ["127.0.0.1", `Given URI "tcp://127.0.0.1" is invalid: missing port (EINVAL)`],
         ["8080", `Given URI "8080" is invalid: missing host (EINVAL)`],
         ["tcp://0", `Given URI "tcp://0" is invalid: missing host (EINVAL)`],
-        ["localhost:8080", `Given URI "localhost:8080" does not contain a valid host IP (EINVAL)`],
+        ["localhost:8080", `Given URI "tcp://localhost:8080" does not contain a valid host IP (EINVAL)`],
         ["tcp://127.0.0.1:65536", `Given URI "tcp://127.0.0.1:65536" contains an invalid port (EINVAL)`],
         ["udp://127.0.0.1:0", `Given URI "udp://127.0.0.1:0" has an unsupported scheme: expected tcp://, tls://, unix:// or fd:// (EINVAL)`],
         ["tls://8443", `Given URI "tls://8443" is invalid: missing host (EINVAL)`],

@@ -37,7 +37,11 @@ export class SocketConnection implements Connection {
   private ended = false
   private failure: ConnectionError | undefined = undefined
   private waiter: Waiter | undefined = undefined
-  private remote: string | undefined = undefined
+  /**
+   * Read at once: Node forgets a socket's addresses when it is destroyed, which is exactly when
+   * errors need to name the peer.
+   */
+  private readonly remote: string | undefined
   private local: string | undefined = undefined
 
   private detached = false
@@ -54,6 +58,7 @@ export class SocketConnection implements Connection {
     readonly highWaterMark: number = DEFAULT_READ_HIGH_WATER_MARK
   ) {
     socket.pause()
+    this.remote = addresses.remote(socket)
     // A socket held in an accept queue may have been reset before anyone wrapped it.
     if (socket.destroyed) this.ended = true
     // An error listener stays attached for the socket's whole life (or until `detach` hands the
@@ -81,8 +86,11 @@ export class SocketConnection implements Connection {
   }
 
   get remoteAddress(): Option.Option<string> {
-    if (this.socket.destroyed) return Option.none()
-    this.remote ??= this.addresses.remote(this.socket)
+    return this.socket.destroyed ? Option.none() : this.peer
+  }
+
+  /** The peer's address even after the socket is gone, for error messages. */
+  private get peer(): Option.Option<string> {
     return Option.fromNullable(this.remote)
   }
 
@@ -114,7 +122,7 @@ export class SocketConnection implements Connection {
   private onError(error: Error) {
     if (this.failure === undefined) {
       const { code, detail } = describe(error)
-      this.failure = new ConnectionError({ reason: "Read", address: this.remoteAddress, code, detail, cause: error })
+      this.failure = new ConnectionError({ reason: "Read", address: this.peer, code, detail, cause: error })
     }
     this.wake()
   }
@@ -163,12 +171,12 @@ export class SocketConnection implements Connection {
   }
 
   private closedError(): ConnectionError {
-    return new ConnectionError({ reason: "Closed", address: this.remoteAddress, code: "EPIPE", detail: "Connection is closed for writing" })
+    return new ConnectionError({ reason: "Closed", address: this.peer, code: "EPIPE", detail: "Connection is closed for writing" })
   }
 
   private writeFailure(error: unknown): ConnectionError {
     const { code, detail } = describe(error, "EPIPE")
-    return new ConnectionError({ reason: "Write", address: this.remoteAddress, code, detail, cause: error })
+    return new ConnectionError({ reason: "Write", address: this.peer, code, detail, cause: error })
   }
 
   /** Waits for `drain`, or fails if the socket errors or closes first. */
