@@ -116,7 +116,7 @@ describe("effect-socket listen", () => {
       const proc = yield* cli("listen", "localhost:0")
       const exited = yield* proc.closed
       assert.strictEqual(exited.code, 1)
-      assert.strictEqual(proc.stderr().trim(), `Given URI "localhost:0" does not contain a valid host IP (EINVAL)`)
+      assert.strictEqual(proc.stderr().trim(), `Given URI "tcp://localhost:0" does not contain a valid host IP (EINVAL)`)
     }))
 
   it.scoped("fails with EADDRINUSE when the address is taken", () =>
