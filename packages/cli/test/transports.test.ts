@@ -24,7 +24,7 @@ const readAll = (connection: Connection) =>
   Effect.map(Stream.runCollect(connection.read), (chunks) => Buffer.concat(Chunk.toArray(chunks)).toString())
 
 describe("effect-socket over Unix sockets and inherited fds", () => {
-  it.scoped("connect pipes a file through listen on unix://; SIGINT removes the socket file and exits 0", () =>
+  it.scoped("connect pipes a file through listen on unix://; SIGTERM removes the socket file and exits 0", () =>
     Effect.gen(function*() {
       const file = path.join(yield* tempDir, "echo.sock")
       const server = yield* cli("listen", `unix://${file}`)
@@ -35,7 +35,7 @@ describe("effect-socket over Unix sockets and inherited fds", () => {
       assert.strictEqual(result.code, 0, result.stderr)
       assert.isTrue(result.stdout.equals(payload))
       assert.include(result.stderr, `Connected to unix://${file} (Unix domain socket)`)
-      server.child.kill("SIGINT")
+      server.child.kill("SIGTERM")
       assert.strictEqual((yield* server.closed).code, 0, server.stderr())
       assert.isFalse(fs.existsSync(file))
       // And nobody listens there any more.
