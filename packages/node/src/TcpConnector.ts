@@ -12,7 +12,7 @@ import * as SocketUri from "@effect-socket/socket/SocketUri"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import { tcpAddresses } from "./internal/addresses.js"
+import { tcpAddresses, withTcpScheme } from "./internal/addresses.js"
 import { dialScoped } from "./internal/dial.js"
 
 /**
@@ -44,10 +44,12 @@ export interface Options {
  * @since 0.1.0
  * @category constructors
  */
-export const connect = (uri: string, options: Options = {}): Effect.Effect<Connection, ConnectError, Scope.Scope> =>
-  Effect.flatMap(parseTarget(uri), (target) =>
+export const connect = (uri: string, options: Options = {}): Effect.Effect<Connection, ConnectError, Scope.Scope> => {
+  // As ReactPHP: the scheme defaults to tcp://, in messages too.
+  const full = withTcpScheme(uri)
+  return Effect.flatMap(parseTarget(full), (target) =>
     dialScoped({
-      uri,
+      uri: full,
       stage: "TCP/IP handshake",
       connect: {
         host: target.host,
@@ -62,6 +64,7 @@ export const connect = (uri: string, options: Options = {}): Effect.Effect<Conne
       addresses: tcpAddresses,
       readHighWaterMark: options.readHighWaterMark
     }))
+}
 
 const parseTarget = (uri: string) =>
   SocketUri.parseClient(uri).pipe(

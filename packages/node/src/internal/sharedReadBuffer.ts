@@ -8,31 +8,20 @@ import * as net from "node:net"
  */
 export const SHARED_READ_BUFFER_SIZE = 256 * 1024
 
-/**
- * Pieces a read is copied into. 64 KiB and below come from malloc's free lists; larger
- * allocations are fresh mmap'd pages, and faulting them in cost twice Node's whole default read
- * path per GB when measured (docs/performance.md).
- */
-const PIECE_SIZE = 64 * 1024
-
 const sharedBuffer = Buffer.allocUnsafe(SHARED_READ_BUFFER_SIZE)
 
 /** Receives each read's bytes; returns `false` to stop reading (the socket pauses). */
 export type ReadCallback = (this: net.Socket, bytes: number, buffer: Buffer) => boolean
 
 /**
- * The copy of the first `bytes` bytes of the shared buffer that a reader may keep: one Buffer per
- * 64 KiB. A copy is required: the next read of any socket overwrites the shared buffer.
+ * The copy of the first `bytes` bytes of the shared buffer that a reader may keep: the next read
+ * of any socket overwrites the shared buffer. One Buffer per read, as Node's `data` events give
+ * (consumers that stop mid-chunk, e.g. `Stream.runFoldWhile`, see the same elements as before).
  */
-export const copyOut = (bytes: number, buffer: Buffer): Array<Buffer> => {
-  const pieces: Array<Buffer> = []
-  for (let offset = 0; offset < bytes; offset += PIECE_SIZE) {
-    const end = Math.min(bytes, offset + PIECE_SIZE)
-    const piece = Buffer.allocUnsafe(end - offset)
-    buffer.copy(piece, 0, offset, end)
-    pieces.push(piece)
-  }
-  return pieces
+export const copyOut = (bytes: number, buffer: Buffer): Buffer => {
+  const copy = Buffer.allocUnsafe(bytes)
+  buffer.copy(copy, 0, 0, bytes)
+  return copy
 }
 
 /** Node's `onread` option for a socket we create (`net.connect`), reading into the shared buffer. */
@@ -80,4 +69,20 @@ export const useSharedReadBuffer = (socket: net.Socket, callback: ReadCallback):
   internals[kBufferCb] = callback
   handle.useUserBuffer(sharedBuffer)
   return true
+}
+
+/**
+ * Back to Node's own behaviour for a socket handed to another owner (STARTTLS): whatever is
+ * still read through the shared buffer is pushed into the socket's readable side, as a socket
+ * without `onread` does. (A TLS layer wrapping the handle reads through its own buffers anyway.)
+ */
+export const stopSharedReads = (socket: net.Socket): void => {
+  if (kBufferCb === undefined) return
+  const internals = socket as unknown as Internals
+  if (internals[kBufferCb] === null || internals[kBufferCb] === undefined) return
+  internals[kBufferCb] = pushToReadable
+}
+
+const pushToReadable = function(this: net.Socket, bytes: number, buffer: Buffer): boolean {
+  return this.push(copyOut(bytes, buffer))
 }

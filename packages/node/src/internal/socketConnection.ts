@@ -12,7 +12,7 @@ import type * as net from "node:net"
 import { describe } from "./errno.js"
 import { fromPull } from "./pullStream.js"
 import type { ReadCallback } from "./sharedReadBuffer.js"
-import { copyOut, readsWith, useSharedReadBuffer } from "./sharedReadBuffer.js"
+import { copyOut, readsWith, stopSharedReads, useSharedReadBuffer } from "./sharedReadBuffer.js"
 
 /** How a connection names its two ends: `tcp://127.0.0.1:80`, `unix:///run/x.sock`, … */
 export interface AddressFormat {
@@ -65,8 +65,13 @@ export class SocketConnection implements Connection {
   private ended = false
   private failure: ConnectionError | undefined = undefined
   private waiter: Waiter | undefined = undefined
-  private remote: string | undefined = undefined
+  /**
+   * Read at once: Node forgets a socket's addresses when it is destroyed, which is exactly when
+   * errors need to name the peer.
+   */
+  private readonly remote: string | undefined
   private local: string | undefined = undefined
+  private detached = false
   private pull: Pull | undefined = undefined
   private reader: Stream.Stream<Uint8Array, ConnectionError> | undefined = undefined
   private sinkLoop: SinkLoop | undefined = undefined
@@ -77,7 +82,7 @@ export class SocketConnection implements Connection {
   constructor(
     readonly socket: net.Socket,
     private readonly addresses: AddressFormat,
-    private readonly highWaterMark: number = DEFAULT_READ_HIGH_WATER_MARK,
+    readonly highWaterMark: number = DEFAULT_READ_HIGH_WATER_MARK,
     options?: SocketConnectionOptions
   ) {
     this.onClose = options?.onClose
@@ -85,19 +90,44 @@ export class SocketConnection implements Connection {
     const shared = readsWith(socket, SocketConnection.onSharedRead) ||
       (options?.sharedReadBuffer === true && useSharedReadBuffer(socket, SocketConnection.onSharedRead))
     socket.pause()
+    this.remote = addresses.remote(socket)
     // A socket held in an accept queue may have been reset before anyone wrapped it.
     if (socket.destroyed) this.ended = true
     if (!shared) socket.on("data", SocketConnection.onSocketData)
     socket.on("end", SocketConnection.onSocketEnd)
-    // An error listener stays attached for the socket's whole life, so that a late reset or a
-    // write after the peer left never becomes an uncaught exception.
+    // An error listener stays attached for the socket's whole life (or until `detach` hands the
+    // socket to a new owner), so that a late reset or a write after the peer left never becomes
+    // an uncaught exception.
     socket.on("error", SocketConnection.onSocketError)
     socket.on("close", SocketConnection.onSocketClose)
   }
 
+  /**
+   * Hands the socket over to a new owner (STARTTLS): pauses it, removes this connection's
+   * listeners and returns the bytes read ahead and not yet pulled, oldest first. Afterwards this
+   * connection's `read` ends, `write` and `end` fail with `Closed`; `close` still destroys the
+   * socket, and with it whatever now wraps it. (The close listener stays: it only tells the
+   * accept queue, which still owns the socket.)
+   */
+  detach(): ReadonlyArray<Uint8Array> {
+    const buffered = this.buffered ?? []
+    this.buffered = undefined
+    this.bufferedBytes = 0
+    this.detached = true
+    this.ended = true
+    const socket = this.socket
+    socket.pause()
+    socket.off("data", SocketConnection.onSocketData)
+    socket.off("end", SocketConnection.onSocketEnd)
+    socket.off("error", SocketConnection.onSocketError)
+    stopSharedReads(socket)
+    this.wake()
+    return buffered
+  }
+
   /** Node's `onread` callback for sockets reading through the shared buffer (`this` is the socket). */
   static readonly onSharedRead: ReadCallback = function(this: net.Socket, bytes: number, buffer: Buffer): boolean {
-    return (this as Owned)[owner].receive(copyOut(bytes, buffer), bytes)
+    return (this as Owned)[owner].receive([copyOut(bytes, buffer)], bytes)
   }
 
   private static onSocketData(this: net.Socket, data: Buffer) {
@@ -124,8 +154,11 @@ export class SocketConnection implements Connection {
   }
 
   get remoteAddress(): Option.Option<string> {
-    if (this.socket.destroyed) return Option.none()
-    this.remote ??= this.addresses.remote(this.socket)
+    return this.socket.destroyed ? Option.none() : this.peer
+  }
+
+  /** The peer's address even after the socket is gone, for error messages. */
+  private get peer(): Option.Option<string> {
     return Option.fromNullable(this.remote)
   }
 
@@ -153,7 +186,7 @@ export class SocketConnection implements Connection {
   private onError(error: Error) {
     if (this.failure === undefined) {
       const { code, detail } = describe(error)
-      this.failure = new ConnectionError({ reason: "Read", address: this.remoteAddress, code, detail, cause: error })
+      this.failure = new ConnectionError({ reason: "Read", address: this.peer, code, detail, cause: error })
     }
     this.wake()
   }
@@ -205,12 +238,12 @@ export class SocketConnection implements Connection {
   }
 
   private closedError(): ConnectionError {
-    return new ConnectionError({ reason: "Closed", address: this.remoteAddress, code: "EPIPE", detail: "Connection is closed for writing" })
+    return new ConnectionError({ reason: "Closed", address: this.peer, code: "EPIPE", detail: "Connection is closed for writing" })
   }
 
   private writeFailure(error: unknown): ConnectionError {
     const { code, detail } = describe(error, "EPIPE")
-    return new ConnectionError({ reason: "Write", address: this.remoteAddress, code, detail, cause: error })
+    return new ConnectionError({ reason: "Write", address: this.peer, code, detail, cause: error })
   }
 
   /** Waits for `drain`, or fails if the socket errors or closes first. */
@@ -239,7 +272,7 @@ export class SocketConnection implements Connection {
 
   private writable(): ConnectionError | undefined {
     const socket = this.socket
-    if (socket.destroyed || socket.writableEnded) return this.closedError()
+    if (this.detached || socket.destroyed || socket.writableEnded) return this.closedError()
     return undefined
   }
 
@@ -289,6 +322,7 @@ export class SocketConnection implements Connection {
   get end(): Effect.Effect<void, ConnectionError> {
     return Effect.async((resume) => {
       const socket = this.socket
+      if (this.detached) return resume(Exit.fail(this.closedError()))
       if (socket.destroyed || socket.writableFinished) return resume(Exit.void)
       const onFinish = () => {
         socket.off("close", onFinish)
