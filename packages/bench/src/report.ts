@@ -67,6 +67,10 @@ export const printTable = (table: Table): void => {
     }
     console.log(cells.join(""))
   }
+  const loads = [...table.samples.values()].flat().map((sample) => sample.otherLoad).filter((x): x is number => x !== undefined && !Number.isNaN(x))
+  if (loads.length > 0) {
+    console.log(`    (other processes used ${median(loads).toFixed(0)}% of the cores during these runs, median; at most ${Math.max(...loads).toFixed(0)}%)`)
+  }
 }
 
 /** A target from issue 7: effect-socket's ratio to raw on one metric of one table. */

@@ -4,6 +4,8 @@
  * client, clients against the same node:net server. A round runs every pair once, in an order
  * rotated from round to round, so that drift (thermal, page cache, other load) spreads evenly.
  */
+import * as fs from "node:fs"
+import * as os from "node:os"
 import type { Config } from "./config.js"
 import type { BulkResult, ConnRateResult, Impl, PingPongResult, Request, Usage } from "./protocol.js"
 import { impls } from "./protocol.js"
@@ -93,6 +95,29 @@ const push = (table: Table, impl: Impl, sample: Sample) => {
 const cpuMicros = (before: Usage, after: Usage) =>
   after.cpu.user - before.cpu.user + after.cpu.system - before.cpu.system
 
+/** Busy CPU time of the whole machine so far, in microseconds (Linux /proc/stat), or undefined. */
+const machineBusyMicros = (): number | undefined => {
+  try {
+    const fields = fs.readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!.trim().split(/\s+/).slice(1).map(Number)
+    // user nice system idle iowait irq softirq steal: all but idle and iowait are busy.
+    const busy = fields.reduce((sum, value, i) => (i === 3 || i === 4 ? sum : sum + value), 0)
+    return (busy * 1e6) / 100
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Share of the machine's cores that other processes used during a run, in percent: busy time
+ * minus what our two workers used. The machine is shared; a run with much of it is less sure.
+ */
+const otherLoad = (busyBefore: number | undefined, startedAt: number, ourCpuUs: number): number => {
+  const busyAfter = machineBusyMicros()
+  if (busyBefore === undefined || busyAfter === undefined) return Number.NaN
+  const elapsedUs = (performance.now() - startedAt) * 1000
+  return Math.max(0, (100 * (busyAfter - busyBefore - ourCpuUs)) / (elapsedUs * os.availableParallelism()))
+}
+
 /**
  * One run of `pair`: a fresh listening server of the given kind on the pair's server worker,
  * the client request, and the CPU time (µs) each side's process spent meanwhile.
@@ -102,15 +127,19 @@ const runPair = async <A>(
   pair: Pair,
   kind: "discard" | "echo",
   request: (port: number) => Request
-): Promise<{ readonly result: A; readonly serverCpuUs: number; readonly clientCpuUs: number }> => {
+): Promise<{ readonly result: A; readonly serverCpuUs: number; readonly clientCpuUs: number; readonly otherLoad: number }> => {
   const server = pool.servers[pair.server]
   const client = pool.clients[pair.client]
   const port = await server.request<number>({ op: "listen", kind })
   try {
     const [s0, c0] = await Promise.all([server.request<Usage>({ op: "usage" }), client.request<Usage>({ op: "usage" })])
+    const busy = machineBusyMicros()
+    const startedAt = performance.now()
     const result = await client.request<A>(request(port))
     const [s1, c1] = await Promise.all([server.request<Usage>({ op: "usage" }), client.request<Usage>({ op: "usage" })])
-    return { result, serverCpuUs: cpuMicros(s0, s1), clientCpuUs: cpuMicros(c0, c1) }
+    const serverCpuUs = cpuMicros(s0, s1)
+    const clientCpuUs = cpuMicros(c0, c1)
+    return { result, serverCpuUs, clientCpuUs, otherLoad: otherLoad(busy, startedAt, serverCpuUs + clientCpuUs) }
   } finally {
     await server.request({ op: "close", port })
   }
@@ -146,7 +175,8 @@ export const bulk = (config: Config, pool: Pool): Promise<Array<Table>> => {
       return {
         mbps: bytes / 1e6 / (run.result.elapsedMs / 1000),
         serverCpuMsPerGB: run.serverCpuUs / 1000 / (bytes / 1e9),
-        clientCpuMsPerGB: run.clientCpuUs / 1000 / (bytes / 1e9)
+        clientCpuMsPerGB: run.clientCpuUs / 1000 / (bytes / 1e9),
+        otherLoad: run.otherLoad
       }
     },
     emptyTable("bulk", variant, "servers", metrics("servers")),
@@ -186,7 +216,8 @@ export const pingPong = async (config: Config, pool: Pool): Promise<Array<Table>
             p50Us,
             p99Us,
             serverCpuUsPerTrip: run.serverCpuUs / total,
-            clientCpuUsPerTrip: run.clientCpuUs / total
+            clientCpuUsPerTrip: run.clientCpuUs / total,
+            otherLoad: run.otherLoad
           }
         },
         emptyTable("pingpong", variant, "servers", metrics("servers")),
@@ -224,7 +255,8 @@ export const connRate = async (config: Config, pool: Pool): Promise<Array<Table>
           return {
             cps: connections / (elapsedMs / 1000),
             serverCpuUsPerConn: run.serverCpuUs / total,
-            clientCpuUsPerConn: run.clientCpuUs / total
+            clientCpuUsPerConn: run.clientCpuUs / total,
+            otherLoad: run.otherLoad
           }
         },
         emptyTable("connrate", variant, "servers", metrics("servers")),
