@@ -1,6 +1,6 @@
 /** Command-line options of `pnpm bench` and the sizes of each mode. */
 
-export const workloadNames = ["bulk", "pingpong", "connrate", "tls", "memory", "happy-eyeballs"] as const
+export const workloadNames = ["bulk", "pingpong", "connrate", "tls", "memory", "eyeballs"] as const
 export type WorkloadName = (typeof workloadNames)[number]
 
 export interface Config {
@@ -11,6 +11,10 @@ export interface Config {
   readonly memoryRounds: number
   /** Bytes the bulk client sends per run. */
   readonly bulkBytes: number
+  /** Bytes the TLS bulk client sends per run. */
+  readonly tlsBulkBytes: number
+  /** Happy Eyeballs connections per run (the run's median is its sample). */
+  readonly eyeballsAttempts: number
   /** Bytes per bulk write. */
   readonly bulkChunk: number
   /** Ping-pong message size, bytes. */
@@ -38,6 +42,8 @@ const full: Omit<Config, "only" | "pin" | "profile" | "sides"> = {
   rounds: 5,
   memoryRounds: 3,
   bulkBytes: 1024 * MiB,
+  tlsBulkBytes: 256 * MiB,
+  eyeballsAttempts: 4,
   bulkChunk: 64 * 1024,
   messageSize: 64,
   concurrency: 50,
@@ -51,16 +57,18 @@ const quick: typeof full = {
   mode: "quick",
   rounds: 2,
   memoryRounds: 1,
-  bulkBytes: 128 * MiB,
-  warmupMs: 100,
-  durationMs: 300,
+  bulkBytes: 64 * MiB,
+  tlsBulkBytes: 16 * MiB,
+  eyeballsAttempts: 1,
+  warmupMs: 50,
+  durationMs: 200,
   idleConnections: 1_000
 }
 
-export const usage = `Usage: pnpm bench [--quick] [--rounds N] [--only bulk,pingpong,connrate,memory]
+export const usage = `Usage: pnpm bench [--quick] [--rounds N] [--only bulk,pingpong,connrate,tls,memory,eyeballs]
                   [--sides servers,clients] [--no-pin] [--profile]
 
-  --quick      a ~30 s run: fewer rounds, shorter windows, 128 MiB bulk, 1,000 idle connections
+  --quick      a short run: fewer rounds, shorter windows, 64 MiB bulk, 1,000 idle connections
   --rounds N   rounds of each throughput workload (default 5, quick 2)
   --only LIST  run only these workloads
   --sides LIST compare servers (same node:net client), clients (same node:net server), or both

@@ -16,7 +16,8 @@ import { checkTarget, median, printTable, printTargets, summarize } from "./repo
 import type { WorkerOptions } from "./spawn.js"
 import { raisedFileLimit, tasksetPath, Worker } from "./spawn.js"
 import type { Pool } from "./workloads.js"
-import { bulk, connRate, memory, pingPong } from "./workloads.js"
+import { selfSigned } from "./tlsMaterial.js"
+import { bulk, connRate, eyeballs, memory, pingPong, tls } from "./workloads.js"
 
 /** Issue 7's targets for effect-socket, as ratios to raw node:net in the same run. */
 const targets: ReadonlyArray<Target> = [
@@ -25,16 +26,11 @@ const targets: ReadonlyArray<Target> = [
   { workload: "pingpong", variant: "50 ", side: "servers", metric: "rtps", bound: 0.9 },
   { workload: "connrate", variant: "sequential", side: "servers", metric: "cps", bound: 0.9 },
   { workload: "connrate", variant: "50 ", side: "servers", metric: "cps", bound: 0.9 },
+  { workload: "tls handshakes", variant: "50 ", side: "servers", metric: "cps", bound: 0.9 },
   { workload: "memory", variant: "", side: "servers", metric: "heapPerConn", bound: 1.5 },
   { workload: "memory", variant: "", side: "servers", metric: "rssPerConn", bound: 1.5 }
 ]
 
-/** Workloads that wait for other issues; the suite prints where they will go. */
-const pending: Partial<Record<WorkloadName, string>> = {
-  tls: "4. TLS (handshakes/s with TLS 1.3 + ECDSA P-256, TLS bulk MB/s, vs node:tls): pending, needs TlsServer/TlsConnector (issue 5)",
-  "happy-eyeballs":
-    "6. Happy Eyeballs (time to connect with IPv6 black-holed, vs node:net autoSelectFamily): pending, needs HappyEyeballsConnector (issue 4)"
-}
 
 const machine = (config: Config, taskset: string | undefined) => {
   const cpus = os.cpus()
@@ -84,19 +80,29 @@ const run = async (config: Config) => {
   const section = async (name: WorkloadName, title: string, body: () => Promise<Array<Table>>) => {
     if (!config.only.has(name)) return
     console.log(`\n${title}`)
+    const startedAt = performance.now()
     const done = await body()
     done.forEach(printTable)
+    console.log(`  (${((performance.now() - startedAt) / 1000).toFixed(1)} s)`)
     tables.push(...done)
   }
   try {
     await section("bulk", `1. bulk: 1 connection, ${config.bulkBytes / 2 ** 20} MiB in ${config.bulkChunk / 1024} KiB writes to a discarding server (MB = 10^6 B; CPU of the side compared)`, () => bulk(config, pool))
     await section("pingpong", `2. ping-pong: ${config.messageSize} B request/response, echo server`, () => pingPong(config, pool))
     await section("connrate", "3. connection rate: connect, 1 byte each way, half-close, wait for close", () => connRate(config, pool))
-    if (config.only.has("tls")) console.log(`\n${pending.tls}`)
+    if (config.only.has("tls")) {
+      const material = selfSigned()
+      if (material === undefined) console.log("\n4. TLS: skipped, the openssl command (to make a certificate) is missing")
+      else {
+        await section("tls", "4. TLS 1.3, ECDSA P-256: handshakes (connect, 1 byte each way, close) and bulk over TLS; node:tls vs effect-socket", () =>
+          tls(config, pool, material))
+      }
+    }
     const limit = raisedFileLimit()
     const count = Math.min(config.idleConnections, limit - 500)
     await section("memory", `5. memory: ${count} idle connections held by an echo server (open-file limit ${limit})`, () => memory(config, pool, count))
-    if (config.only.has("happy-eyeballs")) console.log(`\n${pending["happy-eyeballs"]}`)
+    await section("eyeballs", `6. Happy Eyeballs: a name with ::1 (black-holed: SYNs dropped) and 127.0.0.1; median time to connect over ${config.eyeballsAttempts} attempts per run`, () =>
+      eyeballs(config, pool))
   } finally {
     await stopAll()
   }
@@ -112,7 +118,7 @@ const run = async (config: Config) => {
 
   fs.mkdirSync(resultsDir, { recursive: true })
   const file = path.join(resultsDir, `bench-${info.date.replace(/[:.]/g, "-")}.json`)
-  fs.writeFileSync(file, JSON.stringify({ machine: info, config: { ...config, only: [...config.only], sides: [...config.sides] }, tables: tables.map(toJson), targets: results, pending }, null, 2))
+  fs.writeFileSync(file, JSON.stringify({ machine: info, config: { ...config, only: [...config.only], sides: [...config.sides] }, tables: tables.map(toJson), targets: results }, null, 2))
   console.log(`\nresults: ${path.relative(process.cwd(), file)}${config.profile ? `, profiles: ${path.relative(process.cwd(), profileDir)}/` : ""}`)
 }
 

@@ -19,8 +19,20 @@ export type Role = "server" | "client"
 /** What a server does with a connection: read and drop everything, or echo it back. */
 export type ServerKind = "discard" | "echo"
 
+/** A server's certificate and key (PEM); clients trust `cert` itself. */
+export interface TlsMaterial {
+  readonly cert: string
+  readonly key: string
+}
+
+/** What a TLS client needs: the certificate to trust (the server's own, self-signed). */
+export interface TlsTrust {
+  readonly ca: string
+}
+
 export type ServerRequest =
-  | { readonly op: "listen"; readonly kind: ServerKind }
+  /** Listens on 127.0.0.1, port 0; with `tls`, TLS 1.3 over it. */
+  | { readonly op: "listen"; readonly kind: ServerKind; readonly tls?: TlsMaterial | undefined }
   | { readonly op: "close"; readonly port: number }
   /** CPU time and memory of the server process; `gc: true` collects garbage first (needs --expose-gc). */
   | { readonly op: "usage"; readonly gc?: boolean }
@@ -28,7 +40,13 @@ export type ServerRequest =
   | { readonly op: "accepted" }
 
 export type ClientRequest =
-  | { readonly op: "bulk"; readonly port: number; readonly bytes: number; readonly chunk: number }
+  | {
+    readonly op: "bulk"
+    readonly port: number
+    readonly bytes: number
+    readonly chunk: number
+    readonly tls?: TlsTrust | undefined
+  }
   | {
     readonly op: "pingpong"
     readonly port: number
@@ -43,7 +61,13 @@ export type ClientRequest =
     readonly concurrency: number
     readonly warmupMs: number
     readonly durationMs: number
+    readonly tls?: TlsTrust | undefined
   }
+  /**
+   * Connects `attempts` times, one after the other, to a name that resolves to ::1 and then
+   * 127.0.0.1 with Happy Eyeballs, and closes each connection at once.
+   */
+  | { readonly op: "eyeballs"; readonly port: number; readonly attempts: number }
   /** Opens `count` idle connections (raw client only) and keeps them until `idleClose`. */
   | { readonly op: "idleOpen"; readonly port: number; readonly count: number; readonly concurrency: number }
   | { readonly op: "idleClose" }
@@ -77,6 +101,11 @@ export interface PingPongResult {
   readonly p99Us: number
 }
 
+export interface EyeballsResult {
+  /** Time from the start of each attempt to its connection, milliseconds. */
+  readonly connectMs: ReadonlyArray<number>
+}
+
 export interface ConnRateResult {
   /** Connections completed in the measured window. */
   readonly connections: number
@@ -93,3 +122,9 @@ export type Reply =
 
 /** Loopback only. */
 export const HOST = "127.0.0.1"
+
+/**
+ * The name the Happy Eyeballs workload connects to. Never looked up: each client's resolver
+ * (a Resolver double, Node's `lookup` option) answers ::1 and 127.0.0.1 for it.
+ */
+export const EYEBALLS_HOST = "bench.invalid"

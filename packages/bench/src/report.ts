@@ -55,15 +55,16 @@ const pad = (s: string, width: number, left = false) => left ? s.padEnd(width) :
 export const printTable = (table: Table): void => {
   const title = table.side === "servers" ? "servers (same node:net client)" : "clients (same node:net server)"
   console.log(`  ${table.variant}: ${title}`)
+  const width = (metric: Metric) => Math.max(13, metric.label.length + 2)
   const header = [pad("", 26, true)]
-  for (const metric of table.metrics) header.push(pad(metric.label, 13), pad("×raw", 6))
+  for (const metric of table.metrics) header.push(pad(metric.label, width(metric)), pad("×raw", 6))
   console.log(header.join(""))
   for (const impl of impls) {
     if (!table.samples.has(impl)) continue
     const cells = [pad(`    ${implLabel[impl]}`, 26, true)]
     for (const metric of table.metrics) {
       const summary = summarize(table, impl, metric)
-      cells.push(pad(summary ? formatNumber(summary.median) : "-", 13), pad(summary ? formatRatio(summary.ratio) : "-", 6))
+      cells.push(pad(summary ? formatNumber(summary.median) : "-", width(metric)), pad(summary ? formatRatio(summary.ratio) : "-", 6))
     }
     console.log(cells.join(""))
   }
@@ -118,7 +119,9 @@ export const printTargets = (results: ReadonlyArray<TargetResult>): void => {
     const bound = `${r.better === "higher" ? "≥" : "≤"} ${r.target.bound}`
     console.log(
       `  ${pad(name, 44, true)} ${pad(formatRatio(r.ratio), 6)}  target ${pad(bound, 6, true)} ${r.met ? "met   " : "MISSED"}` +
-        `   platform ${pad(formatRatio(r.platformRatio), 5)}  ${r.aheadOfPlatform ? "ahead" : "NOT AHEAD"}`
+        (Number.isNaN(r.platformRatio)
+          ? "   platform n/a"
+          : `   platform ${pad(formatRatio(r.platformRatio), 5)}  ${r.aheadOfPlatform ? "ahead" : "NOT AHEAD"}`)
     )
   }
 }

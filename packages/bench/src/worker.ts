@@ -37,7 +37,7 @@ const usage = (gc: boolean): Usage => {
 const handle = async (request: Request): Promise<unknown> => {
   switch (request.op) {
     case "listen": {
-      const server = await servers[impl].listen(request.kind)
+      const server = await servers[impl].listen(request.kind, request.tls)
       listening.set(server.port, server)
       return server.port
     }
@@ -62,6 +62,8 @@ const handle = async (request: Request): Promise<unknown> => {
       await clients[impl].connRate({ ...request, window })
       return window.connRateResult()
     }
+    case "eyeballs":
+      return clients[impl].eyeballs(request.port, request.attempts)
     case "idleOpen":
       idle = await openIdle(request.port, request.count, request.concurrency)
       return idle.length

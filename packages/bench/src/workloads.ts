@@ -7,9 +7,20 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import type { Config } from "./config.js"
-import type { BulkResult, ConnRateResult, Impl, PingPongResult, Request, Usage } from "./protocol.js"
+import * as BlackHole from "./blackHole.js"
+import type {
+  BulkResult,
+  ConnRateResult,
+  EyeballsResult,
+  Impl,
+  PingPongResult,
+  Request,
+  TlsMaterial,
+  Usage
+} from "./protocol.js"
 import { impls } from "./protocol.js"
 import type { Metric, Table } from "./report.js"
+import { median } from "./report.js"
 import type { Worker, WorkerOptions } from "./spawn.js"
 
 export interface Pool {
@@ -126,11 +137,12 @@ const runPair = async <A>(
   pool: Pool,
   pair: Pair,
   kind: "discard" | "echo",
-  request: (port: number) => Request
+  request: (port: number) => Request,
+  tls?: TlsMaterial
 ): Promise<{ readonly result: A; readonly serverCpuUs: number; readonly clientCpuUs: number; readonly otherLoad: number }> => {
   const server = pool.servers[pair.server]
   const client = pool.clients[pair.client]
-  const port = await server.request<number>({ op: "listen", kind })
+  const port = await server.request<number>({ op: "listen", kind, tls })
   try {
     const [s0, c0] = await Promise.all([server.request<Usage>({ op: "usage" }), client.request<Usage>({ op: "usage" })])
     const busy = machineBusyMicros()
@@ -152,26 +164,34 @@ const cpuMetric = (side: Table["side"], label: string, key: string): Metric => (
   better: "lower"
 })
 
-/** 1. bulk: one connection streams `bulkBytes` to a discarding server. */
-export const bulk = (config: Config, pool: Pool): Promise<Array<Table>> => {
+/** One connection streams `totalBytes` to a discarding server: MB/s and CPU per GB. */
+const bulkTables = (
+  config: Config,
+  pool: Pool,
+  workload: string,
+  totalBytes: number,
+  pairs: ReadonlyArray<Pair>,
+  tls?: TlsMaterial
+): Promise<Array<Table>> => {
   const metrics = (side: Table["side"]): Array<Metric> => [
     { key: "mbps", label: "MB/s", better: "higher" },
     cpuMetric(side, "CPU ms/GB", "CpuMsPerGB")
   ]
-  const variant = `1 connection, ${config.bulkBytes / 2 ** 20} MiB in ${config.bulkChunk / 1024} KiB writes`
+  const variant = `1 connection, ${totalBytes / 2 ** 20} MiB in ${config.bulkChunk / 1024} KiB writes`
   return runRounds(
     config,
-    "bulk",
+    workload,
     config.rounds,
-    pairsFor(config),
+    pairs,
     async (pair, warm) => {
-      const bytes = warm ? Math.max(config.bulkChunk, config.bulkBytes / 8) : config.bulkBytes
+      const bytes = warm ? Math.max(config.bulkChunk, totalBytes / 8) : totalBytes
       const run = await runPair<BulkResult>(pool, pair, "discard", (port) => ({
         op: "bulk",
         port,
         bytes,
-        chunk: config.bulkChunk
-      }))
+        chunk: config.bulkChunk,
+        tls: tls === undefined ? undefined : { ca: tls.cert }
+      }), tls)
       return {
         mbps: bytes / 1e6 / (run.result.elapsedMs / 1000),
         serverCpuMsPerGB: run.serverCpuUs / 1000 / (bytes / 1e9),
@@ -179,10 +199,14 @@ export const bulk = (config: Config, pool: Pool): Promise<Array<Table>> => {
         otherLoad: run.otherLoad
       }
     },
-    emptyTable("bulk", variant, "servers", metrics("servers")),
-    emptyTable("bulk", variant, "clients", metrics("clients"))
+    emptyTable(workload, variant, "servers", metrics("servers")),
+    emptyTable(workload, variant, "clients", metrics("clients"))
   )
 }
+
+/** 1. bulk: one connection streams `bulkBytes` to a discarding server. */
+export const bulk = (config: Config, pool: Pool): Promise<Array<Table>> =>
+  bulkTables(config, pool, "bulk", config.bulkBytes, pairsFor(config))
 
 /** 2. ping-pong: `messageSize`-byte request/response on 1 and on `concurrency` connections. */
 export const pingPong = async (config: Config, pool: Pool): Promise<Array<Table>> => {
@@ -228,11 +252,18 @@ export const pingPong = async (config: Config, pool: Pool): Promise<Array<Table>
   return tables
 }
 
-/** 3. connection rate: open, exchange one byte, half-close, wait for close; sequential and concurrent. */
-export const connRate = async (config: Config, pool: Pool): Promise<Array<Table>> => {
+/** Connections opened, one byte each way, closed; sequential and concurrent; conn/s and CPU each. */
+const connRateTables = async (
+  config: Config,
+  pool: Pool,
+  workload: string,
+  unit: string,
+  pairs: ReadonlyArray<Pair>,
+  tls?: TlsMaterial
+): Promise<Array<Table>> => {
   const metrics = (side: Table["side"]): Array<Metric> => [
-    { key: "cps", label: "conn/s", better: "higher" },
-    cpuMetric(side, "CPU µs/conn", "CpuUsPerConn")
+    { key: "cps", label: `${unit}/s`, better: "higher" },
+    cpuMetric(side, `CPU µs/${unit}`, "CpuUsPerConn")
   ]
   const tables: Array<Table> = []
   for (const concurrency of [1, config.concurrency]) {
@@ -240,17 +271,18 @@ export const connRate = async (config: Config, pool: Pool): Promise<Array<Table>
     tables.push(
       ...(await runRounds(
         config,
-        `connection rate ${variant}`,
+        `${workload} ${variant}`,
         config.rounds,
-        pairsFor(config),
+        pairs,
         async (pair, warm) => {
           const run = await runPair<ConnRateResult>(pool, pair, "echo", (port) => ({
             op: "connrate",
             port,
             concurrency,
             warmupMs: config.warmupMs,
-            durationMs: warm ? config.warmupMs : config.durationMs
-          }))
+            durationMs: warm ? config.warmupMs : config.durationMs,
+            tls: tls === undefined ? undefined : { ca: tls.cert }
+          }), tls)
           const { connections, elapsedMs, total } = run.result
           return {
             cps: connections / (elapsedMs / 1000),
@@ -259,12 +291,62 @@ export const connRate = async (config: Config, pool: Pool): Promise<Array<Table>
             otherLoad: run.otherLoad
           }
         },
-        emptyTable("connrate", variant, "servers", metrics("servers")),
-        emptyTable("connrate", variant, "clients", metrics("clients"))
+        emptyTable(workload, variant, "servers", metrics("servers")),
+        emptyTable(workload, variant, "clients", metrics("clients"))
       ))
     )
   }
   return tables
+}
+
+/** 3. connection rate: open, exchange one byte, half-close, wait for close; sequential and concurrent. */
+export const connRate = (config: Config, pool: Pool): Promise<Array<Table>> =>
+  connRateTables(config, pool, "connrate", "conn", pairsFor(config))
+
+/** Pairs for TLS: @effect/platform-node has no TLS sockets. */
+const tlsPairs = (config: Config) => pairsFor(config).filter((pair) => pair.client !== "platform" && pair.server !== "platform")
+
+/**
+ * 4. TLS 1.3 with an ECDSA P-256 certificate: handshakes (the connection-rate exchange over
+ * TLS, a full handshake each) and bulk over one TLS connection. node:tls against effect-socket.
+ */
+export const tls = async (config: Config, pool: Pool, material: TlsMaterial): Promise<Array<Table>> => [
+  ...(await connRateTables(config, pool, "tls handshakes", "handshake", tlsPairs(config), material)),
+  ...(await bulkTables(config, pool, "tls bulk", config.tlsBulkBytes, tlsPairs(config), material))
+]
+
+/**
+ * 6. Happy Eyeballs: a name resolving to ::1 and 127.0.0.1 where [::1]:port drops SYNs and
+ * 127.0.0.1:port answers. Time to connect, against Node's own `autoSelectFamily` (which
+ * @effect/platform-node's `makeNet` inherits). Both wait one Connection Attempt Delay (250 ms
+ * each by default) before trying IPv4.
+ */
+export const eyeballs = async (config: Config, pool: Pool): Promise<Array<Table>> => {
+  const server = pool.servers.raw
+  const port = await server.request<number>({ op: "listen", kind: "echo" })
+  const hole = await BlackHole.make(port)
+  try {
+    const pairs = impls.map((client) => ({ client, server: "raw" as const }))
+    return await runRounds(
+      { ...config, sides: new Set(["clients"]) },
+      "happy eyeballs",
+      config.rounds,
+      pairs,
+      async ({ client }, warm) => {
+        const result = await pool.clients[client].request<EyeballsResult>({
+          op: "eyeballs",
+          port,
+          attempts: warm ? 1 : config.eyeballsAttempts
+        })
+        return { connectMs: median(result.connectMs) }
+      },
+      emptyTable("eyeballs", "IPv6 black-holed", "servers", []),
+      emptyTable("eyeballs", "IPv6 black-holed", "clients", [{ key: "connectMs", label: "connect ms", better: "lower" }])
+    )
+  } finally {
+    await hole.close()
+    await server.request({ op: "close", port })
+  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

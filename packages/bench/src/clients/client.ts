@@ -1,4 +1,5 @@
-import type { BulkResult, ConnRateResult, PingPongResult } from "../protocol.js"
+import type * as dns from "node:dns"
+import type { BulkResult, ConnRateResult, EyeballsResult, PingPongResult, TlsTrust } from "../protocol.js"
 
 export interface BulkOptions {
   readonly port: number
@@ -6,6 +7,8 @@ export interface BulkOptions {
   readonly bytes: number
   /** Bytes per write. */
   readonly chunk: number
+  /** TLS 1.3 trusting this certificate; plain TCP when undefined. */
+  readonly tls?: TlsTrust | undefined
 }
 
 export interface PingPongOptions {
@@ -20,6 +23,8 @@ export interface ConnRateOptions {
   readonly port: number
   readonly concurrency: number
   readonly window: MeasureWindow
+  /** TLS 1.3 trusting this certificate (a handshake per connection); plain TCP when undefined. */
+  readonly tls?: TlsTrust | undefined
 }
 
 /**
@@ -33,6 +38,27 @@ export interface ClientImpl {
   readonly pingPong: (options: PingPongOptions) => Promise<void>
   /** Each of `concurrency` loops: connect, send one byte, wait for it, half-close, wait for close. */
   readonly connRate: (options: ConnRateOptions) => Promise<void>
+  /**
+   * Connects `attempts` times in a row to `EYEBALLS_HOST:port` with Happy Eyeballs, resolving
+   * it with {@link eyeballsAddresses}; each connection is closed once established.
+   */
+  readonly eyeballs: (port: number, attempts: number) => Promise<EyeballsResult>
+}
+
+/** What the Happy Eyeballs name resolves to, preferred first: the black-holed IPv6 path, then IPv4. */
+export const eyeballsAddresses: ReadonlyArray<dns.LookupAddress> = [
+  { address: "::1", family: 6 },
+  { address: "127.0.0.1", family: 4 }
+]
+
+/** A `lookup` for Node's `net.connect` that answers {@link eyeballsAddresses} for any name. */
+export const eyeballsLookup = (
+  _hostname: string,
+  options: dns.LookupOptions,
+  callback: (error: NodeJS.ErrnoException | null, address: string | Array<dns.LookupAddress>, family?: number) => void
+): void => {
+  if (options.all === true) callback(null, [...eyeballsAddresses])
+  else callback(null, eyeballsAddresses[0]!.address, eyeballsAddresses[0]!.family)
 }
 
 /**

@@ -3,9 +3,9 @@ import type * as Socket from "@effect/platform/Socket"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import { HOST } from "../protocol.js"
+import { EYEBALLS_HOST, HOST } from "../protocol.js"
 import type { ClientImpl, MeasureWindow } from "./client.js"
-import { payload } from "./client.js"
+import { eyeballsLookup, payload } from "./client.js"
 
 const open = (port: number) => NodeSocket.makeNet({ host: HOST, port, noDelay: true })
 
@@ -79,7 +79,8 @@ const parallel = <E>(n: number, task: () => Effect.Effect<void, E>) =>
 
 /** `@effect/platform-node`'s `NodeSocket.makeNet`: `run(handler)` to read, `writer` to write. */
 export const platformClient: ClientImpl = {
-  bulk: ({ bytes, chunk, port }) => {
+  bulk: ({ bytes, chunk, port, tls }) => {
+    if (tls !== undefined) return Promise.reject(new Error("@effect/platform-node has no TLS socket client"))
     const data = payload(chunk)
     const startedAt = performance.now()
     return Effect.runPromise(Effect.gen(function*() {
@@ -93,5 +94,24 @@ export const platformClient: ClientImpl = {
   },
   pingPong: ({ connections, port, size, window }) =>
     parallel(connections, () => pingPongOne(port, payload(size), window)),
-  connRate: ({ concurrency, port, window }) => parallel(concurrency, () => connRateOne(port, payload(1), window))
+  connRate: ({ concurrency, port, tls, window }) =>
+    tls !== undefined
+      ? Promise.reject(new Error("@effect/platform-node has no TLS socket client"))
+      : parallel(concurrency, () => connRateOne(port, payload(1), window)),
+  // makeNet hands its options to net.connect: Node's own autoSelectFamily is what a user gets.
+  eyeballs: (port, attempts) =>
+    Effect.runPromise(Effect.gen(function*() {
+      const connectMs: Array<number> = []
+      for (let i = 0; i < attempts; i++) {
+        const startedAt = performance.now()
+        const socket = yield* NodeSocket.makeNet({ host: EYEBALLS_HOST, port, autoSelectFamily: true, lookup: eyeballsLookup })
+        const connected = yield* Deferred.make<number>()
+        const reader = yield* Effect.fork(socket.run(() => {}, {
+          onOpen: Effect.suspend(() => Deferred.succeed(connected, performance.now() - startedAt))
+        }))
+        connectMs.push(yield* Deferred.await(connected))
+        yield* Fiber.interrupt(reader)
+      }
+      return { connectMs }
+    }))
 }

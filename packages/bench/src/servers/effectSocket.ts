@@ -1,4 +1,5 @@
 import * as TcpServer from "@effect-socket/node/TcpServer"
+import * as TlsServer from "@effect-socket/node/TlsServer"
 import type { Connection } from "@effect-socket/socket/Connection"
 import * as Server from "@effect-socket/socket/Server"
 import type { ConnectionError } from "@effect-socket/socket/SocketError"
@@ -18,12 +19,16 @@ const handlers: Record<ServerKind, (connection: Connection) => Effect.Effect<voi
   echo: (connection) => Stream.run(connection.read, connection.sink)
 }
 
-/** effect-socket: `TcpServer.make` and `Server.serve(handler)`. */
+/** effect-socket: `TcpServer.make` (`TlsServer.make` over it for TLS) and `Server.serve(handler)`. */
 export const effectSocketServer: ServerImpl = {
   accepted: () => accepted,
-  listen: async (kind) => {
+  listen: async (kind, material) => {
     const scope = Effect.runSync(Scope.make())
-    const server = await Effect.runPromise(Scope.extend(TcpServer.make(`${HOST}:0`), scope))
+    const tcp = TcpServer.make(`${HOST}:0`)
+    const open = material === undefined
+      ? tcp
+      : Effect.flatMap(tcp, (server) => TlsServer.make(server, { ...material, minVersion: "TLSv1.3" }))
+    const server = await Effect.runPromise(Scope.extend(open, scope))
     const handler = handlers[kind]
     const fiber = Effect.runFork(Server.serve(server, (connection) =>
       Effect.suspend(() => {

@@ -20,7 +20,8 @@ const handlers: Record<ServerKind, (socket: Socket.Socket) => Effect.Effect<void
 /** `@effect/platform-node`'s `NodeSocketServer.make` and its `run(handler)`. */
 export const platformServer: ServerImpl = {
   accepted: () => accepted,
-  listen: async (kind) => {
+  listen: async (kind, tls) => {
+    if (tls !== undefined) throw new Error("@effect/platform-node has no TLS socket server")
     const scope = Effect.runSync(Scope.make())
     const server = await Effect.runPromise(
       Scope.extend(NodeSocketServer.make({ host: HOST, port: 0, noDelay: true, backlog: 511 }), scope)

@@ -1,6 +1,7 @@
 import * as net from "node:net"
+import * as tls from "node:tls"
 import { HOST } from "../protocol.js"
-import type { ServerKind } from "../protocol.js"
+import type { ServerKind, TlsMaterial } from "../protocol.js"
 import type { RunningServer, ServerImpl } from "./server.js"
 
 let accepted = 0
@@ -16,10 +17,18 @@ const handlers: Record<ServerKind, (socket: net.Socket) => void> = {
   }
 }
 
-/** Plain `node:net`: a `connection` listener, flowing `data` events, `allowHalfOpen` off. */
+const create = (material: TlsMaterial | undefined, onSocket: (socket: net.Socket) => void): net.Server =>
+  material === undefined
+    ? net.createServer({ noDelay: true }, onSocket)
+    : tls.createServer({ ...material, minVersion: "TLSv1.3", noDelay: true }, onSocket)
+
+/**
+ * Plain `node:net` (`node:tls` with TLS): a connection listener, flowing `data` events,
+ * `allowHalfOpen` off.
+ */
 export const rawServer: ServerImpl = {
   accepted: () => accepted,
-  listen: (kind) =>
+  listen: (kind, material) =>
     new Promise<RunningServer>((resolve, reject) => {
       // Tracked so that `close` never waits on a straggler; shared listeners keep the per-socket
       // cost to what the handler itself needs.
@@ -28,7 +37,7 @@ export const rawServer: ServerImpl = {
         open.delete(this)
       }
       const handler = handlers[kind]
-      const server = net.createServer({ noDelay: true }, (socket) => {
+      const server = create(material, (socket) => {
         accepted++
         open.add(socket)
         socket.on("close", forget)

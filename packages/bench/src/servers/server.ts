@@ -1,4 +1,4 @@
-import type { ServerKind } from "../protocol.js"
+import type { ServerKind, TlsMaterial } from "../protocol.js"
 
 /** A listening benchmark server, on 127.0.0.1 and a port the OS picked. */
 export interface RunningServer {
@@ -12,7 +12,8 @@ export interface RunningServer {
  * a discarding or an echoing server, with `TCP_NODELAY` on everywhere.
  */
 export interface ServerImpl {
-  readonly listen: (kind: ServerKind) => Promise<RunningServer>
+  /** With `tls`, TLS 1.3 on top (an implementation without TLS rejects). */
+  readonly listen: (kind: ServerKind, tls: TlsMaterial | undefined) => Promise<RunningServer>
   /** Connections whose handler has started, since the process began (never decremented). */
   readonly accepted: () => number
 }
