@@ -14,10 +14,10 @@ import { ListenError } from "@effect-socket/socket/SocketError"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { mapConcurrently } from "./internal/concurrently.js"
 import * as internal from "./internal/tls.js"
 import type * as Tls from "./Tls.js"
 
@@ -63,21 +63,17 @@ const wrap = (server: Server, config: internal.ServerConfig, maxConcurrentHandsh
     const failures = yield* Effect.acquireRelease(PubSub.sliding<ServerError>(256), PubSub.shutdown)
     const handshake = (connection: Connection) =>
       internal.upgradeServer(connection, Either.right(config), { address, unread: undefined }).pipe(
-        Effect.asSome,
         Effect.catchAll((error) =>
           PubSub.publish(failures, error).pipe(
             Effect.zipRight(Effect.logDebug(error.message)),
-            Effect.as(Option.none<Connection>())
+            Effect.as(undefined)
           )
         )
       )
     return {
       [TypeId]: TypeId,
       address,
-      connections: server.connections.pipe(
-        Stream.mapEffect(handshake, { concurrency: maxConcurrentHandshakes, unordered: true }),
-        Stream.filterMap((connection) => connection)
-      ),
+      connections: mapConcurrently(server.connections, handshake, maxConcurrentHandshakes),
       errors: Stream.merge(server.errors, Stream.fromPubSub(failures))
     } satisfies Server
   })
