@@ -1,0 +1,175 @@
+/**
+ * Support for the reliability suite: CI and soak sizes, resource snapshots (open file
+ * descriptors and Node's active handles), seeded interruption points, and echo servers.
+ *
+ * Sizes: every count is `size(ci, full)`. `SOAK=1` (as `pnpm soak` sets) picks the full one;
+ * `SEED=n` replays the random choices of a failed run (every failure message names its seed).
+ */
+import type { Connection } from "@effect-socket/socket/Connection"
+import type { Server } from "@effect-socket/socket/Server"
+import * as ServerModule from "@effect-socket/socket/Server"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as fc from "fast-check"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import { readJsonLine, spawn } from "../support/processes.js"
+
+/** Whether the full-size soak runs (`SOAK=1`). */
+export const SOAK = process.env.SOAK === "1"
+
+/** `ci` in the CI-sized run, `full` in the soak. */
+export const size = (ci: number, full: number): number => (SOAK ? full : ci)
+
+/** A test's time budget: generous, as a soak runs for minutes. */
+export const TIMEOUT = SOAK ? 30 * 60_000 : 60_000
+
+/** The seed of this file's random choices: `SEED`, or a fresh one that failures report. */
+export const SEED = process.env.SEED !== undefined ? Number(process.env.SEED) : Math.floor(Math.random() * 2 ** 31)
+
+/** What a test must leave behind as it found it. */
+export interface Resources {
+  /** Entries of /proc/self/fd. */
+  readonly fds: number
+  /** Node's active handles and requests by kind (`TCPSocketWrap`, `PipeWrap`, `Timeout`, …). */
+  readonly handles: Readonly<Record<string, number>>
+}
+
+const countFds = () => {
+  // readdir holds one descriptor of its own on the directory while it lists it.
+  return fs.readdirSync("/proc/self/fd").length - 1
+}
+
+/** The process's open file descriptors and active handles now. */
+export const resources = (): Resources => {
+  const handles: Record<string, number> = {}
+  for (const kind of process.getActiveResourcesInfo()) handles[kind] = (handles[kind] ?? 0) + 1
+  return { fds: countFds(), handles }
+}
+
+/** What `now` holds beyond `baseline`: `fds +3, TCPSocketWrap +2`, or `""` when nothing. */
+export const excess = (baseline: Resources, now: Resources): string => {
+  const extra: Array<string> = []
+  if (now.fds > baseline.fds) extra.push(`fds +${now.fds - baseline.fds}`)
+  for (const [kind, count] of Object.entries(now.handles)) {
+    const before = baseline.handles[kind] ?? 0
+    if (count > before) extra.push(`${kind} +${count - before}`)
+  }
+  return extra.join(", ")
+}
+
+/**
+ * Waits (up to 5 seconds of real time: a destroyed socket releases its handle on a later tick)
+ * until nothing is open beyond `baseline`, and returns what is still open beyond it, `""` when
+ * nothing.
+ */
+export const settle = (baseline: Resources): Effect.Effect<string> =>
+  Effect.promise(async () => {
+    const deadline = Date.now() + 5_000
+    let extra = excess(baseline, resources())
+    while (extra !== "" && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      extra = excess(baseline, resources())
+    }
+    return extra
+  })
+
+/**
+ * A point in time to interrupt at, relative to the start of an operation: after `n` turns of
+ * Effect's scheduler (no I/O in between), after `n` turns of the event loop (I/O callbacks run in
+ * between), or after `n` milliseconds.
+ */
+export type InterruptionPoint =
+  | { readonly kind: "yield"; readonly n: number }
+  | { readonly kind: "immediate"; readonly n: number }
+  | { readonly kind: "sleep"; readonly n: number }
+
+const interruptionPoint: fc.Arbitrary<InterruptionPoint> = fc.oneof(
+  fc.record({ kind: fc.constant("yield" as const), n: fc.nat(30) }),
+  fc.record({ kind: fc.constant("immediate" as const), n: fc.nat(8) }),
+  fc.record({ kind: fc.constant("sleep" as const), n: fc.nat(5) })
+)
+
+/** `count` interruption points drawn with `seed`. */
+export const interruptionPoints = (count: number, seed: number = SEED): ReadonlyArray<InterruptionPoint> =>
+  fc.sample(interruptionPoint, { numRuns: count, seed })
+
+const immediate = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
+/** Waits until `point`. */
+export const waitUntil = (point: InterruptionPoint): Effect.Effect<void> => {
+  switch (point.kind) {
+    case "yield":
+      return Effect.repeatN(Effect.yieldNow(), point.n)
+    case "immediate":
+      return Effect.repeatN(immediate, point.n)
+    case "sleep":
+      return Effect.sleep(point.n)
+  }
+}
+
+/** Echoes every byte back, then half-closes when the peer does. */
+export const echo = (connection: Connection): Effect.Effect<void, unknown> => Stream.run(connection.read, connection.sink)
+
+/** Serves `server` with `handler` in a fiber of the current scope. */
+export const serveInBackground = (
+  server: Server,
+  handler: (connection: Connection) => Effect.Effect<unknown, unknown>
+) => Effect.forkScoped(ServerModule.serve(server, handler))
+
+/** Reads until the peer half-closes and returns everything as one buffer. */
+export const readAll = (connection: Connection): Effect.Effect<Buffer, unknown> =>
+  Effect.map(Stream.runCollect(connection.read), (chunks) => Buffer.concat(Chunk.toArray(chunks)))
+
+/** Reads until `n` bytes have come (or the peer half-closes first) and returns them as one buffer. */
+export const readAtLeast = (connection: Connection, n: number): Effect.Effect<Buffer, unknown> =>
+  connection.read.pipe(
+    Stream.mapAccum(0, (seen, chunk) => [seen + chunk.length, [seen + chunk.length, chunk] as const]),
+    Stream.takeUntil(([seen]) => seen >= n),
+    Stream.runCollect,
+    Effect.map((items) => Buffer.concat(Chunk.toArray(items).map(([, chunk]) => chunk)))
+  )
+
+const connectsWithin = (port: number, ms: number) =>
+  Effect.acquireRelease(
+    Effect.async<{ readonly socket: net.Socket; readonly connected: boolean }>((resume) => {
+      const socket = net.connect({ host: "127.0.0.1", port })
+      socket.on("error", () => {})
+      const timer = setTimeout(() => resume(Effect.succeed({ socket, connected: false })), ms)
+      socket.once("connect", () => {
+        clearTimeout(timer)
+        resume(Effect.succeed({ socket, connected: true }))
+      })
+    }),
+    ({ socket }) => Effect.sync(() => socket.destroy())
+  )
+
+const isStopped = (pid: number) => /^\d+ \(.*\) T/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"))
+
+/**
+ * `tcp://127.0.0.1:port` of a listener that never completes a handshake: a child process
+ * listens with a backlog of 1 and is stopped (SIGSTOP), and connections fill its accept queue,
+ * after which the kernel drops every SYN, so a connect stays pending (SYN_SENT) until it is
+ * abandoned. The child is killed when the scope closes.
+ */
+export const blackhole: Effect.Effect<string, never, Scope.Scope> = Effect.gen(function*() {
+  const script = `const s = require("node:net").createServer(); s.listen({ host: "127.0.0.1", port: 0, backlog: 1 }, () => console.log(JSON.stringify(s.address().port)))`
+  const child = yield* spawn(process.execPath, ["-e", script])
+  yield* Effect.addFinalizer(() => Effect.sync(() => child.kill("SIGKILL")))
+  const port = (yield* readJsonLine(child.stdout!)) as number
+  child.kill("SIGSTOP")
+  yield* Effect.sync(() => isStopped(child.pid!)).pipe(
+    Effect.repeat({ until: (stopped) => stopped, schedule: Schedule.spaced("5 millis") })
+  )
+  // Fill the accept queue until a connect stays pending.
+  let filled = false
+  for (let i = 0; i < 16 && !filled; i++) filled = !(yield* connectsWithin(port, 200)).connected
+  if (!filled) return yield* Effect.dieMessage("the stopped listener kept accepting connections")
+  return `tcp://127.0.0.1:${port}`
+})
