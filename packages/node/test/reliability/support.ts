@@ -118,9 +118,9 @@ export const waitUntil = (point: InterruptionPoint): Effect.Effect<void> => {
 export const echo = (connection: Connection): Effect.Effect<void, unknown> => Stream.run(connection.read, connection.sink)
 
 /** Serves `server` with `handler` in a fiber of the current scope. */
-export const serveInBackground = (
+export const serveInBackground = <R>(
   server: Server,
-  handler: (connection: Connection) => Effect.Effect<unknown, unknown>
+  handler: (connection: Connection) => Effect.Effect<unknown, unknown, R>
 ) => Effect.forkScoped(ServerModule.serve(server, handler))
 
 /** Reads until the peer half-closes and returns everything as one buffer. */
