@@ -10,6 +10,7 @@ import type { Server } from "@effect-socket/socket/Server"
 import * as ServerModule from "@effect-socket/socket/Server"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -173,3 +174,37 @@ export const blackhole: Effect.Effect<string, never, Scope.Scope> = Effect.gen(f
   if (!filled) return yield* Effect.dieMessage("the stopped listener kept accepting connections")
   return `tcp://127.0.0.1:${port}`
 })
+
+/** The JSON lines a child process prints, as they come. */
+export const jsonLines = (stream: NodeJS.ReadableStream): Effect.Effect<Queue.Dequeue<unknown>, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const queue = yield* Effect.acquireRelease(Queue.unbounded<unknown>(), Queue.shutdown)
+    let text = ""
+    stream.on("data", (chunk: Buffer) => {
+      text += chunk.toString()
+      for (let end = text.indexOf("\n"); end >= 0; end = text.indexOf("\n")) {
+        const line = text.slice(0, end)
+        text = text.slice(end + 1)
+        try {
+          Queue.unsafeOffer(queue, JSON.parse(line))
+        } catch {
+          Queue.unsafeOffer(queue, { unparsed: line })
+        }
+      }
+    })
+    return queue
+  })
+
+/** The next line of `lines` that has `key`, its value; other lines are passed to `other`. */
+export const nextWith = <A>(
+  lines: Queue.Dequeue<unknown>,
+  key: string,
+  other: (line: unknown) => void = () => {}
+): Effect.Effect<A> =>
+  Effect.gen(function*() {
+    while (true) {
+      const line = yield* Queue.take(lines)
+      if (typeof line === "object" && line !== null && key in line) return (line as Record<string, A>)[key]!
+      other(line)
+    }
+  })
