@@ -108,7 +108,8 @@ describe("EMFILE while accepting", () => {
 
       // Descriptors are free again once the clients left: it accepts, connects and listens.
       const free = yield* probe.pipe(
-        Effect.repeat({ until: (p) => p.connect === "ok" && p.listen === "ok", schedule: Schedule.spaced("20 millis") }),
+        Effect.filterOrFail((p) => p.connect === "ok" && p.listen === "ok"),
+        Effect.retry(Schedule.spaced("20 millis")),
         Effect.timeout("5 seconds")
       )
       assert.deepInclude(free, { connect: "ok", listen: "ok" })
