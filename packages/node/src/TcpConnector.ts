@@ -12,7 +12,7 @@ import * as SocketUri from "@effect-socket/socket/SocketUri"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import { tcpAddresses } from "./internal/addresses.js"
+import { tcpAddresses, withTcpScheme } from "./internal/addresses.js"
 import { dialScoped } from "./internal/dial.js"
 import { invalidOption } from "./internal/options.js"
 
@@ -46,14 +46,16 @@ export interface Options {
  * @since 0.1.0
  * @category constructors
  */
-export const connect = (uri: string, options: Options = {}): Effect.Effect<Connection, ConnectError, Scope.Scope> =>
-  Effect.flatMap(parseTarget(uri), (target) => {
+export const connect = (uri: string, options: Options = {}): Effect.Effect<Connection, ConnectError, Scope.Scope> => {
+  // As ReactPHP: the scheme defaults to tcp://, in messages too.
+  const full = withTcpScheme(uri)
+  return Effect.flatMap(parseTarget(full), (target) => {
     const invalid = invalidOption(options, OPTION_RULES) ?? localFamilyMismatch(options.localAddress, target.host)
     if (invalid !== undefined) {
-      return Effect.fail(new ConnectError({ reason: "Failed", uri, code: "EINVAL", stage: "TCP/IP handshake", detail: invalid }))
+      return Effect.fail(new ConnectError({ reason: "Failed", uri: full, code: "EINVAL", stage: "TCP/IP handshake", detail: invalid }))
     }
     return dialScoped({
-      uri,
+      uri: full,
       stage: "TCP/IP handshake",
       connect: {
         host: target.host,
@@ -69,6 +71,7 @@ export const connect = (uri: string, options: Options = {}): Effect.Effect<Conne
       readHighWaterMark: options.readHighWaterMark
     })
   })
+}
 
 const OPTION_RULES = {
   localAddress: "ip",

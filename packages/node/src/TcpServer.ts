@@ -10,7 +10,7 @@ import * as SocketUri from "@effect-socket/socket/SocketUri"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type * as net from "node:net"
-import { tcpAddresses } from "./internal/addresses.js"
+import { tcpAddresses, withTcpScheme } from "./internal/addresses.js"
 import { listen } from "./internal/netServer.js"
 import { invalidOption } from "./internal/options.js"
 import { InvalidUriError } from "@effect-socket/socket/SocketError"
@@ -57,19 +57,24 @@ export const DEFAULT_BACKLOG = 511
 /**
  * Parses a server URI: `tcp://IP:port`, `IP:port`, `[IPv6]:port`, or a bare port meaning
  * `127.0.0.1:port` (not every interface, as Node's `listen(port)` would). Port 0 picks a free
- * port. Fails with `EINVAL` for anything else, including host names such as `localhost`.
+ * port. Fails with `EINVAL` for anything else, including host names such as `localhost`; as in
+ * ReactPHP, the message shows the URI completed with `tcp://` (and `127.0.0.1:` for a bare
+ * port): `Given URI "tcp://localhost:8080" does not contain a valid host IP (EINVAL)`.
  *
  * @since 0.1.0
  * @category parsing
  */
-export const parseUri = (uri: string | number): Effect.Effect<SocketUri.SocketUri, ListenError> =>
-  SocketUri.parseServer(uri).pipe(
+export const parseUri = (uri: string | number): Effect.Effect<SocketUri.SocketUri, ListenError> => {
+  const text = String(uri)
+  const full = /^-?[0-9]+$/.test(text) ? `tcp://127.0.0.1:${text}` : withTcpScheme(text)
+  return SocketUri.parseServer(full).pipe(
     Effect.filterOrFail(
       (parsed) => parsed.scheme === "tcp",
-      () => new InvalidUriError({ uri: String(uri), problem: "UnsupportedScheme" })
+      () => new InvalidUriError({ uri: full, problem: "UnsupportedScheme" })
     ),
     Effect.mapError(ListenError.invalidUri)
   )
+}
 
 /**
  * Listens on `uri` (see {@link parseUri}) and returns the `Server`, whose `address` has the

@@ -67,12 +67,15 @@ describe("SocketServer", () => {
     Effect.gen(function*() {
       const before = process.getActiveResourcesInfo().length
       const cases: ReadonlyArray<readonly [string, string]> = [
-        ["127.0.0.1", `Given URI "127.0.0.1" is invalid: missing port (EINVAL)`],
+        // TcpServer completes a URI without scheme with tcp://, as ReactPHP's SocketServer/TcpServer do.
+        ["127.0.0.1", `Given URI "tcp://127.0.0.1" is invalid: missing port (EINVAL)`],
         ["8080", `Given URI "8080" is invalid: missing host (EINVAL)`],
         ["tcp://0", `Given URI "tcp://0" is invalid: missing host (EINVAL)`],
-        ["localhost:8080", `Given URI "localhost:8080" does not contain a valid host IP (EINVAL)`],
+        ["localhost:8080", `Given URI "tcp://localhost:8080" does not contain a valid host IP (EINVAL)`],
         ["tcp://127.0.0.1:65536", `Given URI "tcp://127.0.0.1:65536" contains an invalid port (EINVAL)`],
-        ["udp://127.0.0.1:0", `Given URI "udp://127.0.0.1:0" has an unsupported scheme: expected tcp://, unix:// or fd:// (EINVAL)`],
+        ["udp://127.0.0.1:0", `Given URI "udp://127.0.0.1:0" has an unsupported scheme: expected tcp://, tls://, unix:// or fd:// (EINVAL)`],
+        ["tls://8443", `Given URI "tls://8443" is invalid: missing host (EINVAL)`],
+        ["tls://localhost:8443", `Given URI "tls://localhost:8443" does not contain a valid host IP (EINVAL)`],
         ["unix://", `Given URI "unix://" is invalid: missing socket path (EINVAL)`],
         ["fd://x", `Given URI "fd://x" is invalid: expected fd://N, N a file descriptor number (EINVAL)`]
       ]
@@ -131,12 +134,17 @@ describe("SocketServer", () => {
       // @ts-expect-error `replaceStal` is not a UnixServer option
       SocketServer.make("unix:///tmp/x.sock", unixTypo),
       // @ts-expect-error an unknown key in an inline literal
-      SocketServer.make("127.0.0.1:0", { tcp: { backlog: 1 }, tls: {} }),
+      SocketServer.make("127.0.0.1:0", { tcp: { backlog: 1 }, udp: {} }),
+      // @ts-expect-error `passphase` is not a TlsServer option
+      SocketServer.make("tls://127.0.0.1:0", { tls: { pem: "", passphase: "" } }),
+      SocketServer.make("tls://127.0.0.1:0", {
+        tls: { cert: Buffer.from(""), key: new Uint8Array(), ca: [""], serverNames: { "a.test": { pem: "" } }, alpnProtocols: ["h2"] }
+      }),
       SocketServer.make("127.0.0.1:0", ok),
       SocketServer.make("127.0.0.1:0", { fd: { backlog: 2 } }),
       SocketServer.make("127.0.0.1:0")
     ]
     // Nothing is run: this test is about types, checked by `tsc`.
-    assert.strictEqual(effects.length, 7)
+    assert.strictEqual(effects.length, 9)
   })
 })

@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
 import { dual } from "effect/Function"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
@@ -73,11 +74,12 @@ export interface ServeOptions {
 }
 
 /**
- * Runs `handler` for every accepted connection, each in its own fiber; the connection is closed
- * when its handler ends (success, failure or interruption). A handler failure is logged at
- * debug level and ends only that connection. Runs until the server's connection stream ends;
- * interrupting it interrupts every handler and closes their connections. Fails only if the
- * connection stream fails.
+ * Runs `handler` for every accepted connection, each in its own fiber and scope; the connection
+ * is closed when its handler ends (success, failure or interruption). A handler failure is logged
+ * at debug level and ends only that connection. Runs until the server's connection stream ends,
+ * then waits for the running handlers; interrupting it interrupts every handler and closes every
+ * connection it took from the stream. Fails only if the connection stream fails (and then
+ * interrupts the handlers).
  *
  * @since 0.1.0
  * @category combinators
@@ -108,28 +110,37 @@ export const serve: {
       )
     return Effect.scoped(Effect.gen(function*() {
       const pull = yield* Stream.toPull(server.connections)
+      const handlers = yield* FiberSet.make()
       const slots = concurrency === "unbounded" ? undefined : yield* Effect.makeSemaphore(concurrency)
-      // Take a slot before pulling, so that a busy server leaves new clients in the backlog.
-      const next = slots === undefined
-        ? pull
-        : slots.take(1).pipe(Effect.zipRight(pull), Effect.onError(() => slots.release(1)))
+      const takeSlot = slots === undefined ? Effect.void : slots.take(1)
       const release = slots === undefined ? Effect.void : slots.release(1)
-      while (true) {
-        const chunk = yield* next.pipe(
-          Effect.asSome,
-          // The pull fails with None when the stream ends and with Some(error) when it fails.
-          Effect.catchAll(Option.match({ onNone: () => Effect.succeedNone, onSome: Effect.fail }))
-        )
-        if (Option.isNone(chunk)) break
-        const connections = Array.from(chunk.value)
-        if (slots !== undefined && connections.length !== 1) {
-          // A pull may return several connections; each needs its own slot (the first has one).
-          yield* slots.take(Math.max(0, connections.length - 1))
-        }
-        for (const connection of connections) {
-          yield* Effect.forkScoped(Effect.ensuring(handle(connection), release))
-        }
-      }
+      const closeAll = (connections: ReadonlyArray<Connection>) => Effect.forEach(connections, (c) => c.close, { discard: true })
+      // One slot, one pull, one handler fiber per connection pulled. Uninterruptible but for the
+      // waits, so that every connection taken from the stream ends up with a handler or closed.
+      const step = Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          // Take a slot before pulling, so that a busy server leaves new clients in the backlog.
+          yield* restore(takeSlot)
+          const chunk = yield* restore(pull).pipe(
+            Effect.onError(() => release),
+            // The pull fails with None when the stream ends and with Some(error) when it fails.
+            Effect.catchAll(Option.match({ onNone: () => Effect.succeed(undefined), onSome: Effect.fail }))
+          )
+          if (chunk === undefined) return false
+          const connections = Array.from(chunk)
+          if (connections.length === 0) yield* release
+          for (const [i, connection] of connections.entries()) {
+            // A pull may return several connections: each further one waits for its own slot.
+            if (i > 0) yield* restore(takeSlot).pipe(Effect.onInterrupt(() => closeAll(connections.slice(i))))
+            yield* FiberSet.run(handlers, Effect.ensuring(Effect.interruptible(handle(connection)), release))
+          }
+          return true
+        })
+      )
+      let more = true
+      while (more) more = yield* step
+      // The stream ended: let the handlers that have a connection finish.
+      yield* FiberSet.awaitEmpty(handlers)
     })) as Effect.Effect<void, ServerError, Exclude<R, Scope.Scope>>
   }
 )

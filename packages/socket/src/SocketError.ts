@@ -19,7 +19,8 @@ import * as Option from "effect/Option"
  */
 export type ErrorCode = string
 
-const withCode = (text: string, code: ErrorCode) => (text.endsWith(`(${code})`) ? text : `${text} (${code})`)
+// A text that names the code already (a nested error's message) does not get it twice.
+const withCode = (text: string, code: ErrorCode) => (text.includes(`(${code})`) ? text : `${text} (${code})`)
 
 /**
  * A socket URI that cannot be used where it was given; always `EINVAL`, raised before any
@@ -112,15 +113,16 @@ export class ConnectError extends Data.TaggedError("ConnectError")<{
 }
 
 /**
- * Binding or listening failed: `InvalidUri` (`EINVAL`, before any socket exists) or `Listen`
- * (`EADDRINUSE`, `EACCES`, `EADDRNOTAVAIL`, …). Message as ReactPHP's:
+ * Binding or listening failed: `InvalidUri` (`EINVAL`, before any socket exists), `Listen`
+ * (`EADDRINUSE`, `EACCES`, `EADDRNOTAVAIL`, …) or `Tls` (a TLS server's certificate, key or
+ * passphrase is unusable: `ERR_OSSL_BAD_DECRYPT`, `ERR_OSSL_PEM_NO_START_LINE`, …). Message as ReactPHP's:
  * `Failed to listen on "tcp://127.0.0.1:8080": Address already in use (EADDRINUSE)`.
  *
  * @since 0.1.0
  * @category errors
  */
 export class ListenError extends Data.TaggedError("ListenError")<{
-  readonly reason: "InvalidUri" | "Listen"
+  readonly reason: "InvalidUri" | "Listen" | "Tls"
   readonly uri: string
   readonly code: ErrorCode
   readonly detail?: string
@@ -181,10 +183,13 @@ export class ServerError extends Data.TaggedError("ServerError")<{
 }> {
   override get message(): string {
     const from = Option.match(this.remoteAddress, { onNone: () => "", onSome: (a) => ` from ${a}` })
+    if (this.reason === "Handshake") {
+      // ReactPHP's SecureServer wording: "Connection from tcp://… failed during TLS handshake: …".
+      return `Connection${from} failed during TLS handshake on ${this.address}: ${withCode(this.detail ?? "Unknown error", this.code)}`
+    }
     const what = {
       Accept: "Unable to accept new connection",
       BacklogFull: "Connection rejected because the accept backlog is full",
-      Handshake: "Connection lost during TLS handshake",
       Limit: "Connection rejected because server reached connection limit"
     }[this.reason]
     return `${what}${from} on ${this.address}: ${withCode(this.detail ?? "Unknown error", this.code)}`

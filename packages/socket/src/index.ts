@@ -9,7 +9,15 @@ export * as Connector from "./Connector.js"
 /**
  * @since 0.1.0
  */
+export * as DnsConnector from "./DnsConnector.js"
+/**
+ * @since 0.1.0
+ */
 export * as FixedUriConnector from "./FixedUriConnector.js"
+/**
+ * @since 0.1.0
+ */
+export * as HappyEyeballsConnector from "./HappyEyeballsConnector.js"
 /**
  * @since 0.1.0
  */

@@ -14,6 +14,13 @@ export const ipAddresses = (scheme: string): AddressFormat => ({
 export const tcpAddresses: AddressFormat = ipAddresses("tcp")
 
 /**
+ * The URI with `tcp://` in front when it has no scheme, as ReactPHP's `TcpServer` and
+ * `TcpConnector` do before parsing, so that messages show the URI that was meant:
+ * `Given URI "tcp://localhost:80" does not contain a valid host IP (EINVAL)`.
+ */
+export const withTcpScheme = (uri: string): string => (uri.includes("://") ? uri : `tcp://${uri}`)
+
+/**
  * Both ends of a Unix-domain connection, as ReactPHP names them: a server's connection has the
  * server's path as local address and no remote one (the client socket is unnamed); a client's
  * connection has the path it dialled as remote address and no local one.

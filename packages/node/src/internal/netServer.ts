@@ -110,7 +110,8 @@ class AcceptQueue {
   }
 }
 
-const listenOn = (server: net.Server, spec: ListenSpec) =>
+/** Listens; once listening, and before anything else can run, `onListening` installs what serves. */
+const listenOn = (server: net.Server, spec: ListenSpec, onListening: () => void) =>
   Effect.async<void, ListenError>((resume) => {
     const onError = (error: Error) => {
       const { code, detail } = describe(error)
@@ -119,6 +120,7 @@ const listenOn = (server: net.Server, spec: ListenSpec) =>
     server.once("error", onError)
     server.listen({ ...spec.listen, backlog: spec.backlog }, () => {
       server.off("error", onError)
+      onListening()
       resume(Effect.void)
     })
   })
@@ -145,15 +147,20 @@ export const listen = (spec: ListenSpec): Effect.Effect<Server, ListenError, Sco
     const server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true, ...spec.serverOptions })
     let address = spec.uri
     const queue = new AcceptQueue(spec, report, () => address)
-    yield* Effect.acquireRelease(listenOn(server, spec), () => closeServer(server, queue)).pipe(
+    // The listeners go on in the listen callback, not after this fiber resumes: the fiber may
+    // resume after an event-loop turn, and a connection accepted with no listener would be
+    // neither queued nor closed (and net.Server.close would wait for it forever).
+    const onListening = () => {
+      address = spec.address(server)
+      server.on("connection", (socket) => queue.accept(socket))
+      server.on("error", (error) => {
+        const { code, detail } = describe(error)
+        report(new ServerError({ reason: "Accept", address, remoteAddress: Option.none(), code, detail, cause: error }))
+      })
+    }
+    yield* Effect.acquireRelease(listenOn(server, spec, onListening), () => closeServer(server, queue)).pipe(
       Effect.onError(() => Effect.sync(() => server.close()))
     )
-    address = spec.address(server)
-    server.on("connection", (socket) => queue.accept(socket))
-    server.on("error", (error) => {
-      const { code, detail } = describe(error)
-      report(new ServerError({ reason: "Accept", address, remoteAddress: Option.none(), code, detail, cause: error }))
-    })
     return {
       [TypeId]: TypeId,
       address,

@@ -37,28 +37,60 @@ export class SocketConnection implements Connection {
   private ended = false
   private failure: ConnectionError | undefined = undefined
   private waiter: Waiter | undefined = undefined
-  private remote: string | undefined = undefined
+  /**
+   * Read at once: Node forgets a socket's addresses when it is destroyed, which is exactly when
+   * errors need to name the peer.
+   */
+  private readonly remote: string | undefined
   private local: string | undefined = undefined
+
+  private detached = false
+  private readonly listeners = {
+    data: (data: Buffer) => this.onData(data),
+    end: () => this.onEnd(),
+    error: (error: Error) => this.onError(error),
+    close: () => this.onEnd()
+  }
 
   constructor(
     readonly socket: net.Socket,
     private readonly addresses: AddressFormat,
-    private readonly highWaterMark: number = DEFAULT_READ_HIGH_WATER_MARK
+    readonly highWaterMark: number = DEFAULT_READ_HIGH_WATER_MARK
   ) {
     socket.pause()
+    this.remote = addresses.remote(socket)
     // A socket held in an accept queue may have been reset before anyone wrapped it.
     if (socket.destroyed) this.ended = true
-    socket.on("data", (data: Buffer) => this.onData(data))
-    socket.on("end", () => this.onEnd())
-    // An error listener stays attached for the socket's whole life, so that a late reset or a
-    // write after the peer left never becomes an uncaught exception.
-    socket.on("error", (error) => this.onError(error))
-    socket.on("close", () => this.onEnd())
+    // An error listener stays attached for the socket's whole life (or until `detach` hands the
+    // socket to a new owner), so that a late reset or a write after the peer left never becomes
+    // an uncaught exception.
+    for (const [event, listener] of Object.entries(this.listeners)) socket.on(event, listener)
+  }
+
+  /**
+   * Hands the socket over to a new owner (STARTTLS): pauses it, removes this connection's
+   * listeners and returns the bytes read ahead and not yet pulled, oldest first. Afterwards this
+   * connection's `read` ends, `write` and `end` fail with `Closed`; `close` still destroys the
+   * socket, and with it whatever now wraps it.
+   */
+  detach(): ReadonlyArray<Uint8Array> {
+    const buffered = this.buffered
+    this.buffered = []
+    this.bufferedBytes = 0
+    this.detached = true
+    this.ended = true
+    this.socket.pause()
+    for (const [event, listener] of Object.entries(this.listeners)) this.socket.off(event, listener)
+    this.wake()
+    return buffered
   }
 
   get remoteAddress(): Option.Option<string> {
-    if (this.socket.destroyed) return Option.none()
-    this.remote ??= this.addresses.remote(this.socket)
+    return this.socket.destroyed ? Option.none() : this.peer
+  }
+
+  /** The peer's address even after the socket is gone, for error messages. */
+  private get peer(): Option.Option<string> {
     return Option.fromNullable(this.remote)
   }
 
@@ -93,7 +125,7 @@ export class SocketConnection implements Connection {
     for (let data: Buffer | null; (data = this.socket.read() as Buffer | null) !== null;) this.onData(data)
     if (this.failure === undefined) {
       const { code, detail } = describe(error)
-      this.failure = new ConnectionError({ reason: "Read", address: this.remoteAddress, code, detail, cause: error })
+      this.failure = new ConnectionError({ reason: "Read", address: this.peer, code, detail, cause: error })
     }
     this.wake()
   }
@@ -142,12 +174,12 @@ export class SocketConnection implements Connection {
   }
 
   private closedError(): ConnectionError {
-    return new ConnectionError({ reason: "Closed", address: this.remoteAddress, code: "EPIPE", detail: "Connection is closed for writing" })
+    return new ConnectionError({ reason: "Closed", address: this.peer, code: "EPIPE", detail: "Connection is closed for writing" })
   }
 
   private writeFailure(error: unknown): ConnectionError {
     const { code, detail } = describe(error, "EPIPE")
-    return new ConnectionError({ reason: "Write", address: this.remoteAddress, code, detail, cause: error })
+    return new ConnectionError({ reason: "Write", address: this.peer, code, detail, cause: error })
   }
 
   /** Waits for `drain`, or fails if the socket errors or closes first. */
@@ -174,7 +206,7 @@ export class SocketConnection implements Connection {
 
   private writable(): ConnectionError | undefined {
     const socket = this.socket
-    if (socket.destroyed || socket.writableEnded) return this.closedError()
+    if (this.detached || socket.destroyed || socket.writableEnded) return this.closedError()
     return undefined
   }
 
@@ -206,6 +238,7 @@ export class SocketConnection implements Connection {
 
   readonly end: Effect.Effect<void, ConnectionError> = Effect.async((resume) => {
     const socket = this.socket
+    if (this.detached) return resume(Exit.fail(this.closedError()))
     if (socket.destroyed || socket.writableFinished) return resume(Exit.void)
     const onFinish = () => {
       socket.off("close", onFinish)

@@ -1,0 +1,413 @@
+import type { Connection } from "@effect-socket/socket/Connection"
+import { ConnectError, ServerError } from "@effect-socket/socket/SocketError"
+import { isIP } from "@effect-socket/socket/SocketUri"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as crypto from "node:crypto"
+import type * as net from "node:net"
+import * as tls from "node:tls"
+import type { ClientOptions, ContextOptions, ServerContextOptions, TlsInfo } from "../Tls.js"
+import type { AddressFormat } from "./socketConnection.js"
+import { SocketConnection } from "./socketConnection.js"
+
+/** PEM text, as a string or its bytes. */
+export type Pem = string | Uint8Array
+
+/** What went wrong, before it becomes a ConnectError, ServerError or ListenError. */
+export interface Failure {
+  readonly code: string
+  readonly detail: string
+  readonly cause?: unknown
+}
+
+/** The TLS version used when none is configured: TLS 1.0 and 1.1 are deprecated (RFC 8996). */
+export const DEFAULT_MIN_VERSION: tls.SecureVersion = "TLSv1.2"
+
+/** The server side's handshake timeout unless configured. */
+export const DEFAULT_HANDSHAKE_TIMEOUT: Duration.Duration = Duration.seconds(10)
+
+const pemText = (pem: Pem): string | Buffer =>
+  typeof pem === "string" ? pem : Buffer.from(pem.buffer, pem.byteOffset, pem.byteLength)
+
+const capitalize = (text: string) => (text.length > 0 ? text[0]!.toUpperCase() + text.slice(1) : text)
+
+/**
+ * The code and a readable sentence for an error from Node's TLS layer: OpenSSL's reason
+ * (`wrong version number`) rather than its full error string, Node's verification message
+ * (`certificate has expired`) with its code (`CERT_HAS_EXPIRED`).
+ */
+export const describeTlsError = (error: unknown, fallbackCode = "EPROTO"): Failure => {
+  const e = error as (Error & { code?: unknown; reason?: unknown; library?: unknown }) | undefined
+  const code = typeof e?.code === "string" ? e.code : fallbackCode
+  // OpenSSL's errors carry `library` and `reason`; their message is OpenSSL's raw error string.
+  const fromOpenSsl = typeof e?.library === "string" && typeof e.reason === "string"
+  const text = fromOpenSsl ? String(e.reason) : e instanceof Error ? e.message : String(error)
+  return { code, detail: capitalize(text.trim()), cause: error }
+}
+
+const lost: Failure = { code: "ECONNRESET", detail: "Connection lost during TLS handshake" }
+
+/**
+ * Builds a `SecureContext` now, so that a bad certificate, key or passphrase is reported at
+ * once rather than at the first handshake. `needsCertificate` is true for servers.
+ */
+export const makeContext = (options: ContextOptions, needsCertificate: boolean): Either.Either<tls.SecureContext, Failure> => {
+  const cert = options.cert ?? options.pem
+  const key = options.key ?? options.pem
+  if (needsCertificate && (cert === undefined || key === undefined)) {
+    return Either.left({ code: "EINVAL", detail: "A TLS server needs a certificate and its private key (`pem`, or `cert` and `key`)" })
+  }
+  if ((cert === undefined) !== (key === undefined)) {
+    return Either.left({ code: "EINVAL", detail: "A certificate needs its private key, and a key its certificate" })
+  }
+  const ca = options.ca === undefined ? undefined : Array.isArray(options.ca) ? options.ca.map(pemText) : pemText(options.ca as Pem)
+  try {
+    const context = tls.createSecureContext({
+      minVersion: options.minVersion ?? DEFAULT_MIN_VERSION,
+      ...(options.maxVersion !== undefined ? { maxVersion: options.maxVersion } : {}),
+      ...(cert !== undefined ? { cert: pemText(cert) } : {}),
+      ...(key !== undefined ? { key: pemText(key) } : {}),
+      // An empty passphrase rather than none, so that OpenSSL never prompts on the terminal.
+      passphrase: options.passphrase ?? "",
+      ...(ca !== undefined ? { ca } : {})
+    })
+    // OpenSSL accepts a key that does not belong to the certificate; every handshake would fail.
+    if (cert !== undefined && key !== undefined) {
+      const privateKey = crypto.createPrivateKey({ key: pemText(key), passphrase: options.passphrase ?? "" })
+      if (!new crypto.X509Certificate(pemText(cert)).checkPrivateKey(privateKey)) {
+        return Either.left({ code: "ERR_OSSL_X509_KEY_VALUES_MISMATCH", detail: "The private key does not match the certificate" })
+      }
+    }
+    return Either.right(context)
+  } catch (error) {
+    return Either.left(describeTlsError(error, "EINVAL"))
+  }
+}
+
+/**
+ * @internal
+ */
+export const TypeId: unique symbol = Symbol.for("@effect-socket/node/Tls/TlsConnection")
+
+/** A `SocketConnection` over a `tls.TLSSocket`, with what its handshake negotiated. */
+export class TlsSocketConnection extends SocketConnection implements TlsInfo {
+  readonly [TypeId]: typeof TypeId = TypeId
+  readonly protocol: string
+  readonly cipher: string
+  readonly alpnProtocol: Option.Option<string>
+  readonly serverName: Option.Option<string>
+  readonly peerCertificate: Option.Option<tls.DetailedPeerCertificate>
+
+  constructor(socket: tls.TLSSocket, addresses: AddressFormat, highWaterMark: number, serverName: string | undefined) {
+    super(socket, addresses, highWaterMark)
+    // Read once now: after the socket closes, Node returns null for all of them.
+    this.protocol = socket.getProtocol() ?? "unknown"
+    this.cipher = socket.getCipher().name
+    this.alpnProtocol = typeof socket.alpnProtocol === "string" ? Option.some(socket.alpnProtocol) : Option.none()
+    this.serverName = Option.fromNullable(serverName)
+    const peer = socket.getPeerCertificate(true)
+    this.peerCertificate = peer !== null && Object.keys(peer).length > 0 ? Option.some(peer) : Option.none()
+  }
+}
+
+/** A plain connection taken apart for an upgrade: its socket and how its TLS successor is named. */
+interface Detached {
+  readonly socket: net.Socket
+  readonly highWaterMark: number
+  readonly addresses: AddressFormat
+  readonly remoteHost: string | undefined
+}
+
+const asTls = (address: Option.Option<string>) =>
+  Option.getOrUndefined(Option.map(address, (a) => a.replace(/^tcp:\/\//, "tls://")))
+
+/**
+ * Takes the socket out of `connection` for a TLS handshake: the bytes it read ahead (and the
+ * `unread` ones the caller gives back, first) are pushed back into the socket, where the TLS
+ * layer reads them before anything else. Fails without touching the socket when the connection
+ * is not a Node socket one, or has already ended.
+ */
+const detach = (connection: Connection, unread: Uint8Array | undefined): Either.Either<Detached, Failure> => {
+  if (!(connection instanceof SocketConnection) || connection instanceof TlsSocketConnection) {
+    return Either.left({
+      code: "EINVAL",
+      detail: connection instanceof TlsSocketConnection
+        ? "Connection is already encrypted"
+        : "Connection is not backed by a Node socket"
+    })
+  }
+  const socket = connection.socket
+  if (socket.destroyed || socket.readableEnded) return Either.left(lost)
+  const remote = asTls(connection.remoteAddress)
+  const local = asTls(connection.localAddress)
+  const pending = connection.detach()
+  const bytes = unread !== undefined && unread.length > 0 ? [unread, ...pending] : pending
+  if (bytes.length > 0) socket.unshift(Buffer.concat(bytes))
+  return Either.right({
+    socket,
+    highWaterMark: connection.highWaterMark,
+    addresses: { remote: () => remote, local: () => local },
+    remoteHost: socket.remoteAddress
+  })
+}
+
+/** The client side's verification and negotiation settings, prepared once per connector. */
+export interface ClientConfig {
+  readonly context: tls.SecureContext
+  readonly verifyPeer: boolean
+  readonly verifyPeerName: boolean
+  readonly alpnProtocols: ReadonlyArray<string> | undefined
+  readonly handshakeTimeout: Duration.Duration | undefined
+}
+
+/** The server side's settings, prepared once per server. */
+export interface ServerConfig {
+  readonly context: tls.SecureContext
+  readonly serverNames: ReadonlyMap<string, tls.SecureContext>
+  readonly requestCert: boolean
+  readonly alpnProtocols: ReadonlyArray<string> | undefined
+  readonly handshakeTimeout: Duration.Duration
+}
+
+const alpnProtocols = (protocols: ReadonlyArray<string> | undefined): Either.Either<ReadonlyArray<string> | undefined, Failure> =>
+  protocols === undefined || protocols.every((p) => p.length > 0 && Buffer.byteLength(p) <= 255)
+    ? Either.right(protocols)
+    : Either.left({ code: "EINVAL", detail: "ALPN protocol names must be 1 to 255 bytes long" })
+
+/** Prepares the client side once (its `SecureContext`); `TlsConnector` reuses it for every connection. */
+export const clientConfig = (
+  options: Omit<ClientOptions, "role" | "peerName" | "uri" | "unread">
+): Either.Either<ClientConfig, Failure> =>
+  Either.gen(function*() {
+    return {
+      context: yield* makeContext(options, false),
+      verifyPeer: options.verifyPeer ?? true,
+      verifyPeerName: options.verifyPeerName ?? true,
+      alpnProtocols: yield* alpnProtocols(options.alpnProtocols),
+      handshakeTimeout: options.handshakeTimeout === undefined ? undefined : Duration.decode(options.handshakeTimeout)
+    }
+  })
+
+/** Prepares the server side once: its `SecureContext`, and one per SNI name. */
+export const serverConfig = (
+  options: ServerContextOptions & { readonly handshakeTimeout?: Duration.DurationInput }
+): Either.Either<ServerConfig, Failure> =>
+  Either.gen(function*() {
+    const context = yield* makeContext(options, true)
+    // A name's certificate inherits the trust and version settings, not the default credentials.
+    const { cert: _cert, key: _key, passphrase: _passphrase, pem: _pem, ...shared } = options
+    const serverNames = new Map<string, tls.SecureContext>()
+    for (const [name, credentials] of Object.entries(options.serverNames ?? {})) {
+      const named = yield* Either.mapLeft(
+        makeContext({ ...shared, ...credentials }, true),
+        (failure) => ({ ...failure, detail: `${failure.detail} (certificate for server name "${name}")` })
+      )
+      serverNames.set(name.toLowerCase(), named)
+    }
+    return {
+      context,
+      serverNames,
+      requestCert: options.requestCert ?? false,
+      alpnProtocols: yield* alpnProtocols(options.alpnProtocols),
+      handshakeTimeout: Duration.decode(options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT)
+    }
+  })
+
+type Outcome = Either.Either<TlsSocketConnection, Failure>
+
+/**
+ * Runs a handshake: `start` wraps the plain socket in a `TLSSocket`, and its events report the
+ * outcome through `onSecure` or a failure. Whatever the outcome, the temporary listeners go; on
+ * failure or interruption the TLS socket is destroyed, and with it the plain socket under it.
+ */
+const runHandshake = (
+  plain: net.Socket,
+  start: () => tls.TLSSocket,
+  onSecure: (socket: tls.TLSSocket) => Outcome,
+  secureEvent: "secure" | "secureConnect"
+) =>
+  Effect.async<TlsSocketConnection, Failure>((resume) => {
+    let socket: tls.TLSSocket
+    try {
+      socket = start()
+    } catch (error) {
+      plain.destroy()
+      return resume(Effect.fail(describeTlsError(error, "EINVAL")))
+    }
+    const destroy = () => {
+      // A listener stays so that an error the dying socket still emits is not uncaught.
+      socket.on("error", () => {})
+      socket.destroy()
+    }
+    const finish = (outcome: Outcome) => {
+      cleanup()
+      if (Either.isLeft(outcome)) destroy()
+      resume(outcome)
+    }
+    const onSecureEvent = () => finish(onSecure(socket))
+    const onError = (error: Error) => finish(Either.left(isConnectionLoss(error) ? lost : describeTlsError(error)))
+    // With half-open sockets, a peer's FIN before the handshake ends is only an `end` event.
+    const onLost = () => finish(Either.left(lost))
+    const cleanup = () => {
+      socket.off(secureEvent, onSecureEvent)
+      socket.off("error", onError)
+      socket.off("end", onLost)
+      socket.off("close", onLost)
+    }
+    socket.once(secureEvent, onSecureEvent)
+    socket.on("error", onError)
+    socket.once("end", onLost)
+    socket.once("close", onLost)
+    return Effect.sync(() => {
+      cleanup()
+      destroy()
+    })
+  })
+
+const isConnectionLoss = (error: Error) => {
+  const code = (error as NodeJS.ErrnoException).code
+  return code === "ECONNRESET" || code === "EPIPE"
+}
+
+/**
+ * Prepares the upgrade of `connection`: the configuration and the socket, or a failure, after
+ * which the connection is closed (as after a failed handshake).
+ */
+const prepare = <C>(
+  connection: Connection,
+  config: Either.Either<C, Failure>,
+  unread: Uint8Array | undefined
+): Effect.Effect<readonly [C, Detached], Failure> =>
+  Either.match(Either.flatMap(config, (c) => Either.map(detach(connection, unread), (plain) => [c, plain] as const)), {
+    onLeft: (failure) => Effect.zipRight(connection.close, Effect.fail(failure)),
+    onRight: Effect.succeed
+  })
+
+const withTimeout = <A>(
+  handshake: Effect.Effect<A, Failure>,
+  timeout: Duration.Duration | undefined
+): Effect.Effect<A, Failure | "Timeout"> =>
+  timeout === undefined
+    ? handshake
+    : Effect.timeoutFail(handshake, { duration: timeout, onTimeout: () => "Timeout" as const })
+
+/**
+ * The client side of a handshake over `connection`: sends `peerName` as SNI unless it is an IP
+ * literal, verifies the chain (`verifyPeer`) and the name (`verifyPeerName`) against
+ * `peerName` (default: the remote IP), never against Node's `localhost` fallback.
+ */
+export const upgradeClient = (
+  connection: Connection,
+  config: Either.Either<ClientConfig, Failure>,
+  options: { readonly uri: string; readonly peerName: string | undefined; readonly unread: Uint8Array | undefined }
+): Effect.Effect<TlsSocketConnection, ConnectError> => {
+  const failed = (failure: Failure) =>
+    new ConnectError({ reason: "Failed", uri: options.uri, stage: "TLS handshake", ...failure })
+  return Effect.flatMap(Effect.mapError(prepare(connection, config, options.unread), failed), ([config, plain]) => {
+    const peerName = options.peerName ?? plain.remoteHost ?? ""
+    const serverName = peerName.length > 0 && !isIP(peerName) ? peerName : undefined
+    const handshake = runHandshake(
+      plain.socket,
+      () =>
+        tls.connect({
+          socket: plain.socket,
+          secureContext: config.context,
+          rejectUnauthorized: config.verifyPeer,
+          // Node checks the name only when the chain verified, and against `localhost` when no
+          // servername was given over an existing socket: the name is checked below instead.
+          checkServerIdentity: () => undefined,
+          ...(serverName !== undefined ? { servername: serverName } : {}),
+          ...(config.alpnProtocols !== undefined ? { ALPNProtocols: [...config.alpnProtocols] } : {})
+        }),
+      (socket) => {
+        const mismatch = config.verifyPeerName
+          ? tls.checkServerIdentity(peerName, socket.getPeerCertificate(true))
+          : undefined
+        return mismatch !== undefined
+          ? Either.left(describeTlsError(mismatch))
+          : Either.right(new TlsSocketConnection(socket, plain.addresses, plain.highWaterMark, serverName))
+      },
+      "secureConnect"
+    )
+    return Effect.mapError(withTimeout(handshake, config.handshakeTimeout), (failure) =>
+      failure === "Timeout"
+        ? new ConnectError({
+          reason: "Timeout",
+          uri: options.uri,
+          stage: "TLS handshake",
+          code: "ETIMEDOUT",
+          timeout: config.handshakeTimeout ?? Duration.zero
+        })
+        : failed(failure))
+  })
+}
+
+const serverNameContext = (names: ReadonlyMap<string, tls.SecureContext>, requested: string) => {
+  const name = requested.toLowerCase()
+  const dot = name.indexOf(".")
+  return names.get(name) ?? (dot > 0 ? names.get(`*${name.slice(dot)}`) : undefined)
+}
+
+/**
+ * The result of checking the client's certificate. Node keeps it on the TLS handle
+ * (`tls.Server` reads it the same way); without that method the certificate counts as
+ * unverified, so a change in Node fails closed.
+ */
+const clientVerifyError = (socket: tls.TLSSocket): Error | null => {
+  const handle = (socket as unknown as { readonly ssl?: { readonly verifyError?: () => Error | null } }).ssl
+  if (typeof handle?.verifyError !== "function") return new Error("Client certificate could not be verified")
+  return handle.verifyError()
+}
+
+/**
+ * The server side of a handshake over `connection`. Picks the certificate by SNI name, asks
+ * for and verifies a client certificate when `requestCert` is set. Failures are `Handshake`
+ * server errors that name `address` and the remote address recorded before the handshake.
+ */
+export const upgradeServer = (
+  connection: Connection,
+  config: Either.Either<ServerConfig, Failure>,
+  options: { readonly address: string; readonly unread: Uint8Array | undefined }
+): Effect.Effect<TlsSocketConnection, ServerError> => {
+  // Recorded now: once the socket is destroyed, Node no longer knows the peer.
+  const remoteAddress = connection.remoteAddress
+  return Effect.flatMap(prepare(connection, config, options.unread), ([config, plain]) => {
+    const handshake = runHandshake(
+      plain.socket,
+      () =>
+        new tls.TLSSocket(plain.socket, {
+          isServer: true,
+          secureContext: config.context,
+          requestCert: config.requestCert,
+          rejectUnauthorized: config.requestCert,
+          ...(config.alpnProtocols !== undefined ? { ALPNProtocols: [...config.alpnProtocols] } : {}),
+          ...(config.serverNames.size > 0
+            ? {
+              SNICallback: (name: string, callback: (error: Error | null, context?: tls.SecureContext) => void) =>
+                callback(null, serverNameContext(config.serverNames, name) ?? config.context)
+            }
+            : {})
+        }),
+      (socket) => {
+        const verifyError = config.requestCert ? clientVerifyError(socket) : null
+        return verifyError !== null
+          ? Either.left(describeTlsError(verifyError))
+          : Either.right(
+            new TlsSocketConnection(socket, plain.addresses, plain.highWaterMark, socket.servername || undefined)
+          )
+      },
+      "secure"
+    )
+    return withTimeout(handshake, config.handshakeTimeout).pipe(
+      Effect.mapError((failure): Failure =>
+        failure === "Timeout"
+          ? { code: "ETIMEDOUT", detail: `TLS handshake timed out after ${Duration.format(config.handshakeTimeout)}` }
+          : failure
+      )
+    )
+  }).pipe(
+    Effect.mapError((failure) => new ServerError({ reason: "Handshake", address: options.address, remoteAddress, ...failure }))
+  )
+}
