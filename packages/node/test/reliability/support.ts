@@ -11,13 +11,11 @@ import * as ServerModule from "@effect-socket/socket/Server"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
-import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as fc from "fast-check"
 import * as fs from "node:fs"
-import * as net from "node:net"
-import { readJsonLine, spawn } from "../support/processes.js"
+import * as Certificates from "../fixtures/certificates.js"
 
 /** Whether the full-size soak runs (`SOAK=1`). */
 export const SOAK = process.env.SOAK === "1"
@@ -88,15 +86,21 @@ export type InterruptionPoint =
   | { readonly kind: "immediate"; readonly n: number }
   | { readonly kind: "sleep"; readonly n: number }
 
-const interruptionPoint: fc.Arbitrary<InterruptionPoint> = fc.oneof(
-  fc.record({ kind: fc.constant("yield" as const), n: fc.nat(30) }),
-  fc.record({ kind: fc.constant("immediate" as const), n: fc.nat(8) }),
-  fc.record({ kind: fc.constant("sleep" as const), n: fc.nat(5) })
-)
+const interruptionPoint = (maxSleep: number): fc.Arbitrary<InterruptionPoint> =>
+  fc.oneof(
+    fc.record({ kind: fc.constant("yield" as const), n: fc.nat(30) }),
+    fc.record({ kind: fc.constant("immediate" as const), n: fc.nat(8) }),
+    fc.record({ kind: fc.constant("sleep" as const), n: fc.nat(maxSleep) })
+  )
 
-/** `count` interruption points drawn with `seed`. */
-export const interruptionPoints = (count: number, seed: number = SEED): ReadonlyArray<InterruptionPoint> =>
-  fc.sample(interruptionPoint, { numRuns: count, seed })
+/**
+ * `count` interruption points drawn with {@link SEED}, up to `maxSleep` milliseconds (default
+ * 5) for the sleeping kind: long enough to reach past a loopback handshake.
+ */
+export const interruptionPoints = (
+  count: number,
+  options: { readonly maxSleep?: number | undefined } = {}
+): ReadonlyArray<InterruptionPoint> => fc.sample(interruptionPoint(options.maxSleep ?? 5), { numRuns: count, seed: SEED })
 
 const immediate = Effect.async<void>((resume) => {
   const handle = setImmediate(() => resume(Effect.void))
@@ -114,6 +118,12 @@ export const waitUntil = (point: InterruptionPoint): Effect.Effect<void> => {
       return Effect.sleep(point.n)
   }
 }
+
+/** The test certificates (see fixtures/certificates.ts), removed when the scope closes. */
+export const certificates: Effect.Effect<Certificates.Certificates, never, Scope.Scope> = Effect.acquireRelease(
+  Effect.sync(Certificates.generate),
+  (certs) => Effect.sync(() => Certificates.remove(certs))
+)
 
 /** Echoes every byte back, then half-closes when the peer does. */
 export const echo = (connection: Connection): Effect.Effect<void, unknown> => Stream.run(connection.read, connection.sink)
@@ -136,44 +146,6 @@ export const readAtLeast = (connection: Connection, n: number): Effect.Effect<Bu
     Stream.runCollect,
     Effect.map((items) => Buffer.concat(Chunk.toArray(items).map(([, chunk]) => chunk)))
   )
-
-const connectsWithin = (port: number, ms: number) =>
-  Effect.acquireRelease(
-    Effect.async<{ readonly socket: net.Socket; readonly connected: boolean }>((resume) => {
-      const socket = net.connect({ host: "127.0.0.1", port })
-      socket.on("error", () => {})
-      const timer = setTimeout(() => resume(Effect.succeed({ socket, connected: false })), ms)
-      socket.once("connect", () => {
-        clearTimeout(timer)
-        resume(Effect.succeed({ socket, connected: true }))
-      })
-    }),
-    ({ socket }) => Effect.sync(() => socket.destroy())
-  )
-
-const isStopped = (pid: number) => /^\d+ \(.*\) T/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"))
-
-/**
- * `tcp://127.0.0.1:port` of a listener that never completes a handshake: a child process
- * listens with a backlog of 1 and is stopped (SIGSTOP), and connections fill its accept queue,
- * after which the kernel drops every SYN, so a connect stays pending (SYN_SENT) until it is
- * abandoned. The child is killed when the scope closes.
- */
-export const blackhole: Effect.Effect<string, never, Scope.Scope> = Effect.gen(function*() {
-  const script = `const s = require("node:net").createServer(); s.listen({ host: "127.0.0.1", port: 0, backlog: 1 }, () => console.log(JSON.stringify(s.address().port)))`
-  const child = yield* spawn(process.execPath, ["-e", script])
-  yield* Effect.addFinalizer(() => Effect.sync(() => child.kill("SIGKILL")))
-  const port = (yield* readJsonLine(child.stdout!)) as number
-  child.kill("SIGSTOP")
-  yield* Effect.sync(() => isStopped(child.pid!)).pipe(
-    Effect.repeat({ until: (stopped) => stopped, schedule: Schedule.spaced("5 millis") })
-  )
-  // Fill the accept queue until a connect stays pending.
-  let filled = false
-  for (let i = 0; i < 16 && !filled; i++) filled = !(yield* connectsWithin(port, 200)).connected
-  if (!filled) return yield* Effect.dieMessage("the stopped listener kept accepting connections")
-  return `tcp://127.0.0.1:${port}`
-})
 
 /** The JSON lines a child process prints, as they come. */
 export const jsonLines = (stream: NodeJS.ReadableStream): Effect.Effect<Queue.Dequeue<unknown>, never, Scope.Scope> =>
