@@ -1,21 +1,26 @@
 /**
  * Binary safety: random payloads of random sizes, written in randomly cut pieces (with `write`
- * or through `sink`), come back from an echo peer byte for byte, over every transport.
+ * or through `sink`), come back from an echo peer byte for byte, over every transport: TCP
+ * (IPv4 and IPv6), Unix, TLS, and the in-memory `Connection.makePair`.
  */
 import * as TcpConnector from "@effect-socket/node/TcpConnector"
 import * as TcpServer from "@effect-socket/node/TcpServer"
 import * as UnixConnector from "@effect-socket/node/UnixConnector"
 import * as UnixServer from "@effect-socket/node/UnixServer"
+import * as TlsConnector from "@effect-socket/node/TlsConnector"
 import * as Connection from "@effect-socket/socket/Connection"
+import { Connector } from "@effect-socket/socket/Connector"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as fc from "fast-check"
 import * as path from "node:path"
+import { tlsServer } from "../fixtures/helpers.js"
 import { tempDir } from "../support/processes.js"
-import { echo, readAll, SEED, serveInBackground, size, TIMEOUT } from "./support.js"
+import { certificates, echo, readAll, SEED, serveInBackground, size, TIMEOUT } from "./support.js"
 
 const RUNS = size(40, 400)
 const MAX_SIZE = size(4, 32) * 1024 * 1024
@@ -93,6 +98,15 @@ describe("binary safety", () => {
       const server = yield* UnixServer.make(path.join(dir, "echo.sock"))
       yield* serveInBackground(server, echo)
       yield* property(UnixConnector.connect(server.address))
+    })), TIMEOUT)
+
+  it.live(`TLS: ${RUNS} random payloads round-trip byte for byte`, () =>
+    Effect.scoped(Effect.gen(function*() {
+      const certs = yield* certificates
+      const server = yield* tlsServer({ cert: certs.server.cert, key: certs.server.key })
+      yield* serveInBackground(server, echo)
+      const connector = yield* Effect.provide(Connector, Layer.provide(TlsConnector.layer({ ca: certs.ca }), TcpConnector.layer))
+      yield* property(connector.connect(server.address))
     })), TIMEOUT)
 
   it.live(`Connection.makePair: ${RUNS} random payloads round-trip byte for byte`, () =>
