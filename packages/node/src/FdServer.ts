@@ -17,6 +17,7 @@ import type * as net from "node:net"
 import { tcpAddresses } from "./internal/addresses.js"
 import { describe, describeCode } from "./internal/errno.js"
 import { listen } from "./internal/netServer.js"
+import type { Rule } from "./internal/options.js"
 import { invalidOption } from "./internal/options.js"
 
 /**
@@ -46,7 +47,7 @@ export interface Options {
  */
 export const DEFAULT_BACKLOG = 511
 
-const OPTION_RULES = { backlog: "count", noDelay: "boolean", readHighWaterMark: "count" } as const
+const OPTION_RULES = { backlog: "count", noDelay: "boolean", readHighWaterMark: "count" } as const satisfies Record<keyof Options, Rule>
 
 /** The largest fd number accepted: an `int` in the kernel's API. */
 const MAX_FD = 2 ** 31 - 1

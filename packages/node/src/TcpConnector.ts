@@ -14,6 +14,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import { tcpAddresses, withTcpScheme } from "./internal/addresses.js"
 import { dialScoped } from "./internal/dial.js"
+import type { Rule } from "./internal/options.js"
 import { invalidOption } from "./internal/options.js"
 
 /**
@@ -79,7 +80,7 @@ const OPTION_RULES = {
   noDelay: "boolean",
   keepAlive: "milliseconds",
   readHighWaterMark: "count"
-} as const
+} as const satisfies Record<keyof Options, Rule>
 
 /** A socket bound to an address of one family cannot connect to the other (the kernel says EINVAL). */
 const localFamilyMismatch = (localAddress: string | undefined, host: string) => {

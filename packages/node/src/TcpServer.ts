@@ -12,6 +12,7 @@ import type * as Scope from "effect/Scope"
 import type * as net from "node:net"
 import { tcpAddresses, withTcpScheme } from "./internal/addresses.js"
 import { listen } from "./internal/netServer.js"
+import type { Rule } from "./internal/options.js"
 import { invalidOption } from "./internal/options.js"
 import { InvalidUriError } from "@effect-socket/socket/SocketError"
 
@@ -44,7 +45,7 @@ const OPTION_RULES = {
   noDelay: "boolean",
   keepAlive: "milliseconds",
   readHighWaterMark: "count"
-} as const
+} as const satisfies Record<keyof Options, Rule>
 
 /**
  * The default listen backlog, ReactPHP's (and Node's) 511.

@@ -12,6 +12,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import { unixAddresses } from "./internal/addresses.js"
 import { dialScoped } from "./internal/dial.js"
+import type { Rule } from "./internal/options.js"
 import { invalidOption } from "./internal/options.js"
 import { parseUnixPath } from "./internal/unixPath.js"
 
@@ -43,7 +44,7 @@ export interface Options {
  */
 export const connect = (uri: string, options: Options = {}): Effect.Effect<Connection, ConnectError, Scope.Scope> =>
   Effect.flatMap(Effect.mapError(parseUnixPath(uri), ConnectError.invalidUri), (target) => {
-    const invalid = invalidOption(options, { readHighWaterMark: "count" })
+    const invalid = invalidOption(options, { readHighWaterMark: "count" } satisfies Record<keyof Options, Rule>)
     if (invalid !== undefined) {
       return Effect.fail(new ConnectError({ reason: "Failed", uri: target.uri, code: "EINVAL", stage: "connect", detail: invalid }))
     }

@@ -17,6 +17,7 @@ import { dialScoped } from "./internal/dial.js"
 import { describe, describeCode } from "./internal/errno.js"
 import type { ListenSpec } from "./internal/netServer.js"
 import { listen } from "./internal/netServer.js"
+import type { Rule } from "./internal/options.js"
 import { invalidOption } from "./internal/options.js"
 import type { UnixPath } from "./internal/unixPath.js"
 import { parseUnixPath } from "./internal/unixPath.js"
@@ -60,7 +61,7 @@ const OPTION_RULES = {
   readableAll: "boolean",
   writableAll: "boolean",
   readHighWaterMark: "count"
-} as const
+} as const satisfies Record<keyof Options, Rule>
 
 /**
  * The default listen backlog, ReactPHP's (and Node's) 511.
