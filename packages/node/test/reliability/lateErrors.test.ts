@@ -1,6 +1,7 @@
 /**
  * Late errors: a peer reset that arrives after our side let go of a connection (or while
- * nothing waits on it), followed by writes, must never surface as an uncaught `error` event.
+ * nothing waits on it), followed by writes, must never surface as an uncaught `error` event,
+ * over TCP and TLS.
  * The scenarios run in a child process that listens for uncaught exceptions and rejections; the
  * process goes on, its servers keep serving, and it exits by itself once done.
  */
@@ -11,13 +12,15 @@ import { jsonLines, nextWith, TIMEOUT } from "./support.js"
 
 const typedWriteError = /^ConnectionError (Write|Closed) (EPIPE|ECONNRESET)$/
 
-/** What each scenario of fixtures/lateErrors.ts must come to. */
+/** What each scenario of fixtures/lateErrors.ts must come to; those on an accepted connection run over TCP and TLS. */
 const expected: ReadonlyArray<readonly [string, RegExp]> = [
-  ["released by its handler, then reset, then written to", /^ConnectionError Closed EPIPE; then the server echoes: still serving$/],
-  ["written to by a daemon fiber after its handler returned, then reset", typedWriteError],
-  ["held idle and unread while the peer resets, then written to", typedWriteError],
-  ["read from once, then idle (reading ahead, nobody waiting) while the peer resets, then written to", /^ConnectionError Closed EPIPE$/],
-  ["megabytes queued by a forked sink when the peer resets", typedWriteError],
+  ...["TCP", "TLS"].flatMap((transport) => [
+    [`${transport}: released by its handler, then reset, then written to`, /^ConnectionError Closed EPIPE; then the server echoes: still serving$/],
+    [`${transport}: written to by a daemon fiber after its handler returned, then reset`, typedWriteError],
+    [`${transport}: held idle and unread while the peer resets, then written to`, typedWriteError],
+    [`${transport}: read from once, then idle (reading ahead, nobody waiting) while the peer resets, then written to`, typedWriteError],
+    [`${transport}: megabytes queued by a forked sink when the peer resets`, typedWriteError]
+  ] as const),
   ["a client connection whose scope closed, then the server resets, then written to", /^ConnectionError Closed EPIPE$/],
   [
     "reset while held in the accept queue, then pulled, read and written to",
