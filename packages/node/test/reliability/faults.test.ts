@@ -1,11 +1,15 @@
 /**
- * Faults: abrupt resets mid-stream, peer half-close, writes after the peer closed. Typed errors
- * only, no byte received before the fault is lost, and the server goes on serving.
+ * Faults: abrupt resets mid-stream (TCP, Unix, TLS), peer half-close, writes after the peer
+ * closed. Typed errors only, no byte received before the fault is lost, and the server goes on
+ * serving.
  */
 import * as TcpConnector from "@effect-socket/node/TcpConnector"
 import * as TcpServer from "@effect-socket/node/TcpServer"
+import * as TlsConnector from "@effect-socket/node/TlsConnector"
+import * as TlsServer from "@effect-socket/node/TlsServer"
 import * as UnixConnector from "@effect-socket/node/UnixConnector"
 import * as UnixServer from "@effect-socket/node/UnixServer"
+import { Connector } from "@effect-socket/socket/Connector"
 import type { Server } from "@effect-socket/socket/Server"
 import type { Connection } from "@effect-socket/socket/Connection"
 import { ConnectionError } from "@effect-socket/socket/SocketError"
@@ -14,15 +18,17 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as fc from "fast-check"
 import * as crypto from "node:crypto"
 import * as net from "node:net"
+import * as tls from "node:tls"
 import * as path from "node:path"
 import { tempDir } from "../support/processes.js"
-import { echo, readAll, readAtLeast, SEED, serveInBackground, size, TIMEOUT } from "./support.js"
+import { certificates, echo, readAll, readAtLeast, SEED, serveInBackground, size, TIMEOUT } from "./support.js"
 
 /**
  * A raw `node:net` client of `address` (tcp:// or unix://), connected and paused: it reads
@@ -41,6 +47,16 @@ const rawClient = (address: string) =>
     }),
     (socket) => Effect.sync(() => socket.destroy())
   )
+
+/** A TLS client over the connected raw socket `raw` (not verifying the server), once its handshake is done. */
+const tlsOver = (raw: net.Socket) =>
+  Effect.async<tls.TLSSocket>((resume) => {
+    const socket = tls.connect({ socket: raw, rejectUnauthorized: false }, () => resume(Effect.succeed(socket)))
+    socket.on("error", () => {})
+  })
+
+/** A TLS connector over TCP that trusts `ca`. */
+const trusting = (ca: string) => Effect.provide(Connector, Layer.provide(TlsConnector.layer({ ca }), TcpConnector.layer))
 
 /** Writes `data` on a raw socket and waits until Node handed it to the kernel. */
 const rawWrite = (socket: net.Socket, data: Uint8Array | string) =>
@@ -119,41 +135,50 @@ describe("faults", () => {
       })), TIMEOUT)
   }
 
-  it.live("TCP: resets mid-stream at random points while the reader pulls: a prefix of what was sent, typed errors, the server goes on", () =>
-    Effect.scoped(Effect.gen(function*() {
-      const server = yield* TcpServer.make(0)
-      const results: Array<{ bytes: Buffer; error: ConnectionError | undefined }> = []
-      yield* serveInBackground(server, (connection) =>
-        Effect.flatMap(Stream.toPull(connection.read), drain).pipe(
-          Effect.tap((result) => Effect.sync(() => results.push(result)))
-        ))
-      const payload = crypto.randomBytes(4 * 1024 * 1024)
-      const runs = size(20, 200)
-      const cuts = fc.sample(fc.tuple(fc.integer({ min: 1, max: 256 }), fc.nat(5)), { numRuns: runs, seed: SEED })
-      for (const [blocks, pause] of cuts) {
-        const client = yield* rawClient(server.address)
-        // 16 KiB blocks as fast as the socket takes them, then a reset after a few milliseconds:
-        // it lands mid-stream, with bytes in flight and in every buffer on the way.
-        for (let block = 0; block < blocks; block++) client.write(payload.subarray(block * 16 * 1024, (block + 1) * 16 * 1024))
-        yield* Effect.sleep(`${pause} millis`)
-        client.resetAndDestroy()
-      }
-      yield* Effect.sync(() => results.length).pipe(
-        Effect.repeat({ until: (n) => n >= runs, schedule: Schedule.spaced("10 millis") }),
-        Effect.timeout("10 seconds")
-      )
-      for (const { bytes, error } of results) {
-        assert.isTrue(payload.subarray(0, bytes.length).equals(bytes), `the bytes read are a prefix of those sent (seed ${SEED})`)
-        assertResetError(error)
-      }
-      yield* serveInBackground(server, echo)
-      const reply = yield* Effect.scoped(Effect.gen(function*() {
-        const connection = yield* TcpConnector.connect(server.address)
-        yield* connection.write("after the resets\n")
-        return String(yield* readAtLeast(connection, 17))
-      }))
-      assert.strictEqual(reply, "after the resets\n")
-    })), TIMEOUT)
+  for (const secure of [false, true]) {
+    const name = secure ? "TLS" : "TCP"
+    it.live(`${name}: resets mid-stream at random points while the reader pulls: a prefix of what was sent, typed errors, the server goes on`, () =>
+      Effect.scoped(Effect.gen(function*() {
+        const certs = yield* certificates
+        const tcp = yield* TcpServer.make(0)
+        const server = secure ? yield* TlsServer.make(tcp, { cert: certs.server.cert, key: certs.server.key }) : tcp
+        const results: Array<{ bytes: Buffer; error: ConnectionError | undefined }> = []
+        let resetting = true
+        yield* serveInBackground(server, (connection) =>
+          resetting
+            ? Effect.flatMap(Stream.toPull(connection.read), drain).pipe(Effect.tap((result) => Effect.sync(() => results.push(result))))
+            : echo(connection))
+        const payload = crypto.randomBytes(4 * 1024 * 1024)
+        const runs = size(20, 200)
+        const cuts = fc.sample(fc.tuple(fc.integer({ min: 1, max: 256 }), fc.nat(5)), { numRuns: runs, seed: SEED })
+        for (const [blocks, pause] of cuts) {
+          const raw = yield* rawClient(tcp.address)
+          raw.resume()
+          const client = secure ? yield* tlsOver(raw) : raw
+          // 16 KiB blocks as fast as the socket takes them, then a reset after a few milliseconds:
+          // it lands mid-stream, with bytes in flight and in every buffer on the way.
+          for (let block = 0; block < blocks; block++) client.write(payload.subarray(block * 16 * 1024, (block + 1) * 16 * 1024))
+          yield* Effect.sleep(`${pause} millis`)
+          raw.resetAndDestroy()
+        }
+        yield* Effect.sync(() => results.length).pipe(
+          Effect.repeat({ until: (n) => n >= runs, schedule: Schedule.spaced("10 millis") }),
+          Effect.timeout("10 seconds")
+        )
+        for (const { bytes, error } of results) {
+          assert.isTrue(payload.subarray(0, bytes.length).equals(bytes), `the bytes read are a prefix of those sent (seed ${SEED})`)
+          assertResetError(error)
+        }
+        resetting = false
+        const connector = secure ? yield* trusting(certs.ca) : Connector.of({ connect: (uri) => TcpConnector.connect(uri) })
+        const reply = yield* Effect.scoped(Effect.gen(function*() {
+          const connection = yield* connector.connect(server.address)
+          yield* connection.write("after the resets\n")
+          return String(yield* readAtLeast(connection, 17))
+        }))
+        assert.strictEqual(reply, "after the resets\n")
+      })), TIMEOUT)
+  }
 
   for (const transport of transports) {
     it.live(`${transport.name}: peer half-close ends our read with every byte; we still write, then end`, () =>
