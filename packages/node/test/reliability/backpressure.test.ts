@@ -1,11 +1,12 @@
 /**
- * Backpressure: a peer that does not read, a consumer that does not pull, and a server whose
- * connections nobody pulls keep memory bounded (Node's socket buffers, the process's RSS and
- * its file descriptors), and nothing is lost once they go on.
+ * Backpressure: a peer that does not read (over TCP and TLS), a consumer that does not pull, and
+ * a server whose connections nobody pulls keep memory bounded (Node's socket buffers, the
+ * process's RSS and its file descriptors), and nothing is lost once they go on.
  */
 import * as NodeConnection from "@effect-socket/node/NodeConnection"
 import * as TcpConnector from "@effect-socket/node/TcpConnector"
 import * as TcpServer from "@effect-socket/node/TcpServer"
+import * as TlsServer from "@effect-socket/node/TlsServer"
 import type { ServerError } from "@effect-socket/socket/SocketError"
 import { assert, describe, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
@@ -16,7 +17,8 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as net from "node:net"
-import { echo, readAll, readAtLeast, resources, serveInBackground, size, TIMEOUT } from "./support.js"
+import * as tls from "node:tls"
+import { certificates, echo, readAll, readAtLeast, resources, serveInBackground, size, TIMEOUT } from "./support.js"
 
 const MiB = 1024 * 1024
 const TOTAL = size(256, 1024) * MiB
@@ -96,6 +98,40 @@ describe("backpressure", () => {
       assert.isBelow(before, 32 * MiB, "bytes accepted while the peer did not read")
       assert.isNull(writer.unsafePoll())
       // The peer reads now, and every byte arrives.
+      const ended = Effect.async<void>((resume) => void peer.once("end", () => resume(Effect.void)))
+      peer.resume()
+      yield* Fiber.join(writer)
+      yield* ended
+      assert.strictEqual(received, TOTAL)
+      assert.isAtMost(yield* maxBuffered, writableHighWaterMark() + CHUNK, "largest socket.writableLength")
+      assert.isBelow((yield* maxRss) - rss, RSS_CEILING, "RSS growth")
+    })), TIMEOUT)
+
+  it.live(`writing ${TOTAL / MiB} MiB over TLS to a peer that does not read stalls with one high-water mark buffered`, () =>
+    Effect.scoped(Effect.gen(function*() {
+      const certs = yield* certificates
+      const server = yield* Effect.flatMap(TcpServer.make(0), (tcp) => TlsServer.make(tcp, { cert: certs.server.cert, key: certs.server.key }))
+      const url = new URL(server.address)
+      const peer = tls.connect({ host: url.hostname, port: Number(url.port), rejectUnauthorized: false })
+      peer.on("error", () => {})
+      peer.pause()
+      yield* Effect.addFinalizer(() => Effect.sync(() => peer.destroy()))
+      const connection = Chunk.unsafeHead(yield* Stream.runCollect(Stream.take(server.connections, 1)))
+      const socket = NodeConnection.socketOf(connection)!
+      const rss = process.memoryUsage.rss()
+      const maxBuffered = yield* peak(() => socket.writableLength)
+      const maxRss = yield* peak(() => process.memoryUsage.rss())
+      const handed = yield* Ref.make(0)
+      const writer = yield* Stream.range(0, TOTAL / CHUNK - 1).pipe(
+        Stream.map((i) => ring[i % ring.length]!),
+        Stream.tap((chunk) => Ref.update(handed, (n) => n + chunk.length)),
+        Stream.run(connection.sink),
+        Effect.fork
+      )
+      assert.isBelow(yield* stalled(Ref.get(handed), 300), 32 * MiB, "bytes accepted while the peer did not read")
+      assert.isNull(writer.unsafePoll())
+      let received = 0
+      peer.on("data", (data: Buffer) => (received += data.length))
       const ended = Effect.async<void>((resume) => void peer.once("end", () => resume(Effect.void)))
       peer.resume()
       yield* Fiber.join(writer)
