@@ -1,4 +1,14 @@
 import { defineProject, mergeConfig } from "vitest/config"
 import { shared } from "../../vitest.shared.js"
 
-export default mergeConfig(shared, defineProject({ test: { name: "cli", include: ["test/**/*.test.ts"] } }))
+export default mergeConfig(
+  shared,
+  defineProject({
+    test: {
+      name: "cli",
+      include: ["test/**/*.test.ts"],
+      // The end-to-end tests spawn the built command: build it (and what it imports) once.
+      globalSetup: ["test/build.globalSetup.ts"]
+    }
+  })
+)

@@ -1,21 +1,31 @@
 #!/usr/bin/env node
 /**
- * The `effect-socket` command.
+ * The `effect-socket` executable. Exit codes: 0 on success and after Ctrl-C/SIGTERM (once every
+ * scope is closed), 1 when the command fails (its message is on stderr), 2 for a usage error.
  */
-import { Command } from "@effect/cli"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import * as ValidationError from "@effect/cli/ValidationError"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import * as Demo from "./demo/Demo.js"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Cli from "./Cli.js"
 
-const demo = Command.make("demo", {}, () => Demo.run).pipe(
-  Command.withDescription("Runs every check on loopback (TCP v4/v6 …) and prints a report; exits non-zero if one fails.")
+const exitCode = (exit: Exit.Exit<unknown, unknown>) =>
+  Exit.match(exit, {
+    onSuccess: () => 0,
+    onFailure: (cause) =>
+      Cause.isInterruptedOnly(cause)
+        ? 0
+        : Option.match(Cause.failureOption(cause), {
+          onNone: () => 1,
+          onSome: (error) => (ValidationError.isValidationError(error) ? 2 : 1)
+        })
+  })
+
+Cli.run(process.argv).pipe(
+  Effect.provide(NodeContext.layer),
+  // Exit explicitly: a stdin still open for reading would otherwise keep the process alive.
+  NodeRuntime.runMain({ disableErrorReporting: true, teardown: (exit) => process.exit(exitCode(exit)) })
 )
-
-const command = Command.make("effect-socket").pipe(
-  Command.withDescription("Effect-native TCP/TLS/Unix sockets: connect, listen, demo."),
-  Command.withSubcommands([demo])
-)
-
-const cli = Command.run(command, { name: "effect-socket", version: "0.1.0" })
-
-cli(process.argv).pipe(Effect.provide(NodeContext.layer), NodeRuntime.runMain({ disableErrorReporting: true }))

@@ -6,9 +6,13 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import type { Check, Row } from "./Check.js"
 import { runCheck } from "./Check.js"
+import { dnsChecks } from "./dnsChecks.js"
+import { limitChecks } from "./limitChecks.js"
 import { tcpChecks } from "./tcpChecks.js"
+import { tlsChecks } from "./tlsChecks.js"
+import { unixChecks } from "./unixChecks.js"
 
-export const checks: ReadonlyArray<Check> = [...tcpChecks]
+export const checks: ReadonlyArray<Check> = [...tcpChecks, ...unixChecks, ...tlsChecks, ...dnsChecks, ...limitChecks]
 
 const pad = (text: string, width: number) => text.padEnd(width)
 
@@ -28,7 +32,8 @@ export class DemoFailed extends Error {
   }
 }
 
-export const run: Effect.Effect<void, DemoFailed> = Effect.gen(function*() {
+/** Runs `checks` one after the other, printing a line each and then the table. */
+export const runChecks = (checks: ReadonlyArray<Check>): Effect.Effect<ReadonlyArray<Row>, DemoFailed> => Effect.gen(function*() {
   yield* Console.log("effect-socket demo: servers and clients on loopback\n")
   const rows: Array<Row> = []
   for (const check of checks) {
@@ -39,4 +44,8 @@ export const run: Effect.Effect<void, DemoFailed> = Effect.gen(function*() {
   const failed = rows.filter((r) => !r.ok).length
   yield* Console.log(`\n${table(rows)}\n\n${rows.length - failed} of ${rows.length} checks passed`)
   if (failed > 0) return yield* Effect.fail(new DemoFailed(failed))
+  return rows
 })
+
+/** The demo: every check. */
+export const run: Effect.Effect<ReadonlyArray<Row>, DemoFailed> = runChecks(checks)
