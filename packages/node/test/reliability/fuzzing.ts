@@ -115,8 +115,8 @@ export const text = fc.oneof(
   fc.string({ unit: "grapheme", maxLength: 10 })
 )
 
-export const schemes = fc.constantFrom("", "tcp://", "TCP://", "tls://", "unix://", "udp://", "http://", "fd://", "tcp:", "tcp:/", "://", "tcp:///")
-export const hosts = fc.oneof(
+const schemes = fc.constantFrom("", "tcp://", "TCP://", "tls://", "unix://", "udp://", "http://", "fd://", "tcp:", "tcp:/", "://", "tcp:///")
+const hosts = fc.oneof(
   fc.constantFrom(
     "127.0.0.1", "[::1]", "::1", "localhost", "example.com", "0.0.0.0", "[::]", "256.0.0.1", "127.1", "[fe80::1%lo]",
     "[::1%25lo]", "1.2.3.4", "", "[", "]", "[::1", "user@127.0.0.1", "127.0.0.1.", " 127.0.0.1", "[127.0.0.1]", "::ffff:127.0.0.1",
@@ -124,7 +124,7 @@ export const hosts = fc.oneof(
   ),
   text
 )
-export const ports = fc.oneof(
+const ports = fc.oneof(
   fc.constantFrom("", ":", ":0", ":00", ":-1", ":65536", ":99999999999", ":0x10", ":1e3", ": 0", ":+0", ":abc", "::0", ":0:0"),
   fc.nat(70_000).map((n) => `:${n}`),
   text.map((t) => `:${t}`)

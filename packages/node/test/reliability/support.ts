@@ -18,7 +18,7 @@ import * as fs from "node:fs"
 import * as Certificates from "../fixtures/certificates.js"
 
 /** Whether the full-size soak runs (`SOAK=1`). */
-export const SOAK = process.env.SOAK === "1"
+const SOAK = process.env.SOAK === "1"
 
 /** `ci` in the CI-sized run, `full` in the soak. */
 export const size = (ci: number, full: number): number => (SOAK ? full : ci)
@@ -50,7 +50,7 @@ export const resources = (): Resources => {
 }
 
 /** What `now` holds beyond `baseline`: `fds +3, TCPSocketWrap +2`, or `""` when nothing. */
-export const excess = (baseline: Resources, now: Resources): string => {
+const excess = (baseline: Resources, now: Resources): string => {
   const extra: Array<string> = []
   if (now.fds > baseline.fds) extra.push(`fds +${now.fds - baseline.fds}`)
   for (const [kind, count] of Object.entries(now.handles)) {
