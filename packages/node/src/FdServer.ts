@@ -17,6 +17,8 @@ import type * as net from "node:net"
 import { tcpAddresses } from "./internal/addresses.js"
 import { describe, describeCode } from "./internal/errno.js"
 import { listen } from "./internal/netServer.js"
+import type { Rule } from "./internal/options.js"
+import { invalidOption } from "./internal/options.js"
 
 /**
  * Options of {@link make}.
@@ -45,6 +47,8 @@ export interface Options {
  */
 export const DEFAULT_BACKLOG = 511
 
+const OPTION_RULES = { backlog: "count", noDelay: "boolean", readHighWaterMark: "count" } as const satisfies Record<keyof Options, Rule>
+
 /** The largest fd number accepted: an `int` in the kernel's API. */
 const MAX_FD = 2 ** 31 - 1
 
@@ -70,7 +74,7 @@ export const parseUri = (uri: string | number): Either.Either<number, InvalidUri
  * and for an unnamed socket, the `fd://N` URI). Connections are named as by `TcpServer` or
  * `UnixServer`.
  *
- * Fails with `EINVAL` for a malformed URI, with `EBADF` when the descriptor is not open and with
+ * Fails with `EINVAL` for a malformed URI or a bad option value, with `EBADF` when the descriptor is not open and with
  * `ENOTSOCK` when it is not a socket (both checked with `fstat` before listening), and with
  * `EINVAL` when the socket cannot listen (a connected or datagram socket):
  * `Failed to listen on "fd://3": Bad file descriptor (EBADF)`.
@@ -86,6 +90,8 @@ export const make = (uri: string | number, options: Options = {}): Effect.Effect
     const fd = yield* Effect.mapError(parseUri(uri), ListenError.invalidUri)
     const fdUri = `fd://${fd}`
     const fail = (code: string, detail: string, cause?: unknown) => new ListenError({ reason: "Listen", uri: fdUri, code, detail, cause })
+    const invalid = invalidOption(options, OPTION_RULES)
+    if (invalid !== undefined) return yield* Effect.fail(fail("EINVAL", invalid))
     const stat = yield* Effect.async<fs.Stats, ListenError>((resume) =>
       fs.fstat(fd, (error, stats) => {
         if (error === null) return resume(Effect.succeed(stats))

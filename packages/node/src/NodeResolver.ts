@@ -25,6 +25,8 @@ import * as dns from "node:dns"
 import * as fs from "node:fs/promises"
 import * as net from "node:net"
 import * as HostsFile from "./internal/hostsFile.js"
+import type { Rule } from "./internal/options.js"
+import { invalidOption, MAX_INT32 } from "./internal/options.js"
 
 /**
  * Options of {@link make} and {@link layer}.
@@ -84,7 +86,8 @@ const readHostsFile = (path: string | false) =>
 
 /**
  * Makes the resolver: reads the hosts file and checks `servers`. Fails with a `DnsError`
- * (`Invalid`, `EINVAL`) when a server address is malformed.
+ * (`Invalid`, `EINVAL`) when a server address is malformed, or `timeout` is not a positive
+ * duration, or `tries` not an integer from 1 (c-ares would throw at the first lookup).
  *
  * `resolve`/`resolveWithTtl` fail with `NotFound` (`ENOTFOUND`, NXDOMAIN), `NoData` (`ENODATA`),
  * `ServerFailure` (`ESERVFAIL`), `Refused` (`EREFUSED`), `Timeout` (`ETIMEOUT`, after `tries`
@@ -96,8 +99,13 @@ const readHostsFile = (path: string | false) =>
  */
 export const make = (options: Options = {}): Effect.Effect<Context.Tag.Service<Resolver>, DnsError> =>
   Effect.gen(function*() {
+    const invalid = invalidOption(options, OPTION_RULES)
+    if (invalid !== undefined) {
+      return yield* new DnsError({ reason: "Invalid", host: "(resolver options)", code: "EINVAL", detail: invalid })
+    }
     const channelOptions: dns.ResolverOptions = {
-      ...(options.timeout === undefined ? {} : { timeout: Math.max(1, Math.round(Duration.toMillis(options.timeout))) }),
+      // c-ares takes an int of milliseconds.
+      ...(options.timeout === undefined ? {} : { timeout: Math.min(MAX_INT32, Math.max(1, Math.round(Duration.toMillis(options.timeout)))) }),
       ...(options.tries === undefined ? {} : { tries: options.tries })
     }
     const servers = options.servers === undefined ? undefined : yield* checkServers(options.servers)
@@ -138,6 +146,9 @@ export const make = (options: Options = {}): Effect.Effect<Context.Tag.Service<R
     })
   })
 
+/** `servers` is checked by Node's `setServers`, below. */
+const OPTION_RULES = { timeout: "duration", tries: "positive", hostsFile: "file" } as const satisfies Record<Exclude<keyof Options, "servers">, Rule>
+
 const checkServers = (servers: ReadonlyArray<string>) =>
   Effect.try({
     try: () => {
@@ -149,7 +160,7 @@ const checkServers = (servers: ReadonlyArray<string>) =>
     catch: (error) =>
       new DnsError({
         reason: "Invalid",
-        host: servers.join(", "),
+        host: Array.isArray(servers) ? servers.join(", ") : String(servers),
         code: "EINVAL",
         detail: `Invalid DNS server address: ${error instanceof Error ? error.message : String(error)}`,
         cause: error

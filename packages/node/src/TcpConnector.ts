@@ -14,6 +14,8 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import { tcpAddresses, withTcpScheme } from "./internal/addresses.js"
 import { dialScoped } from "./internal/dial.js"
+import type { Rule } from "./internal/options.js"
+import { invalidOption } from "./internal/options.js"
 
 /**
  * Options of {@link layerWith}.
@@ -36,8 +38,9 @@ export interface Options {
 
 /**
  * Connects to `tcp://IP:port` (the scheme may be omitted; a `?hostname=` query is ignored here
- * and kept for TLS). Fails with `EINVAL` for a malformed URI, a port outside 1–65535 or a host
- * that is not an IP literal, before opening a socket; with `Failed` and the system code
+ * and kept for TLS). Fails with `EINVAL` for a malformed URI, a port outside 1–65535, a host
+ * that is not an IP literal or a bad option value (a `localAddress` that is not an IP of the
+ * target's family, …), before opening a socket; with `Failed` and the system code
  * otherwise: `Connection to tcp://127.0.0.1:9 failed: Connection refused (ECONNREFUSED)`.
  * Interrupting it destroys the socket. The connection belongs to the caller's scope.
  *
@@ -47,8 +50,12 @@ export interface Options {
 export const connect = (uri: string, options: Options = {}): Effect.Effect<Connection, ConnectError, Scope.Scope> => {
   // As ReactPHP: the scheme defaults to tcp://, in messages too.
   const full = withTcpScheme(uri)
-  return Effect.flatMap(parseTarget(full), (target) =>
-    dialScoped({
+  return Effect.flatMap(parseTarget(full), (target) => {
+    const invalid = invalidOption(options, OPTION_RULES) ?? localFamilyMismatch(options.localAddress, target.host)
+    if (invalid !== undefined) {
+      return Effect.fail(new ConnectError({ reason: "Failed", uri: full, code: "EINVAL", stage: "TCP/IP handshake", detail: invalid }))
+    }
+    return dialScoped({
       uri: full,
       stage: "TCP/IP handshake",
       connect: {
@@ -63,7 +70,22 @@ export const connect = (uri: string, options: Options = {}): Effect.Effect<Conne
       },
       addresses: tcpAddresses,
       readHighWaterMark: options.readHighWaterMark
-    }))
+    })
+  })
+}
+
+const OPTION_RULES = {
+  localAddress: "ip",
+  localPort: "port",
+  noDelay: "boolean",
+  keepAlive: "milliseconds",
+  readHighWaterMark: "count"
+} as const satisfies Record<keyof Options, Rule>
+
+/** A socket bound to an address of one family cannot connect to the other (the kernel says EINVAL). */
+const localFamilyMismatch = (localAddress: string | undefined, host: string) => {
+  if (localAddress === undefined || SocketUri.ipFamily(localAddress) === SocketUri.ipFamily(host)) return undefined
+  return `Invalid option localAddress: ${JSON.stringify(localAddress)}, expected an IPv${SocketUri.ipFamily(host)} address as the target is one`
 }
 
 const parseTarget = (uri: string) =>

@@ -12,6 +12,8 @@ import type * as Scope from "effect/Scope"
 import type * as net from "node:net"
 import { tcpAddresses, withTcpScheme } from "./internal/addresses.js"
 import { listen } from "./internal/netServer.js"
+import type { Rule } from "./internal/options.js"
+import { invalidOption } from "./internal/options.js"
 import { InvalidUriError } from "@effect-socket/socket/SocketError"
 
 /**
@@ -36,6 +38,14 @@ export interface Options {
   /** Bytes read ahead of the consumer before a connection is paused; default 65,536. */
   readonly readHighWaterMark?: number
 }
+
+const OPTION_RULES = {
+  backlog: "count",
+  ipv6Only: "boolean",
+  noDelay: "boolean",
+  keepAlive: "milliseconds",
+  readHighWaterMark: "count"
+} as const satisfies Record<keyof Options, Rule>
 
 /**
  * The default listen backlog, ReactPHP's (and Node's) 511.
@@ -70,7 +80,9 @@ export const parseUri = (uri: string | number): Effect.Effect<SocketUri.SocketUr
 /**
  * Listens on `uri` (see {@link parseUri}) and returns the `Server`, whose `address` has the
  * real port: `tcp://127.0.0.1:41234`, `tcp://[::1]:41234`. Fails with `EINVAL` before any
- * socket exists for a bad URI, and with `Listen` and the system code otherwise:
+ * socket exists for a bad URI or option value (`Failed to listen on "tcp://127.0.0.1:0":
+ * Invalid option backlog: -1, expected an integer from 0 to 2147483647 (EINVAL)`), and with
+ * `Listen` and the system code otherwise:
  * `Failed to listen on "tcp://127.0.0.1:8080": Address already in use (EADDRINUSE)`.
  * Closing the scope stops listening and closes every connection the server accepted.
  *
@@ -79,6 +91,10 @@ export const parseUri = (uri: string | number): Effect.Effect<SocketUri.SocketUr
  */
 export const make = (uri: string | number, options: Options = {}): Effect.Effect<Server, ListenError, Scope.Scope> =>
   Effect.flatMap(parseUri(uri), (parsed) => {
+    const invalid = invalidOption(options, OPTION_RULES)
+    if (invalid !== undefined) {
+      return Effect.fail(new ListenError({ reason: "Listen", uri: SocketUri.format(parsed), code: "EINVAL", detail: invalid }))
+    }
     const keepAlive = options.keepAlive ?? false
     const serverOptions: net.ServerOpts = {
       noDelay: options.noDelay ?? true,

@@ -18,6 +18,7 @@ import * as PubSub from "effect/PubSub"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { mapConcurrently } from "./internal/concurrently.js"
+import { invalidOption } from "./internal/options.js"
 import * as internal from "./internal/tls.js"
 import type * as Tls from "./Tls.js"
 
@@ -54,8 +55,11 @@ export const DEFAULT_MAX_CONCURRENT_HANDSHAKES = 511
 
 const tlsAddress = (address: string) => address.replace(/^tcp:\/\//, "tls://")
 
-const configure = (options: Options, uri: string): Either.Either<internal.ServerConfig, ListenError> =>
-  Either.mapLeft(internal.serverConfig(options), (failure) => new ListenError({ reason: "Tls", uri, ...failure }))
+const configure = (options: Options, uri: string): Either.Either<internal.ServerConfig, ListenError> => {
+  const invalid = invalidOption(options, { maxConcurrentHandshakes: "positive" })
+  if (invalid !== undefined) return Either.left(new ListenError({ reason: "Tls", uri, code: "EINVAL", detail: invalid }))
+  return Either.mapLeft(internal.serverConfig(options), (failure) => new ListenError({ reason: "Tls", uri, ...failure }))
+}
 
 const wrap = (server: Server, config: internal.ServerConfig, maxConcurrentHandshakes: number) =>
   Effect.gen(function*() {

@@ -17,6 +17,8 @@ import { dialScoped } from "./internal/dial.js"
 import { describe, describeCode } from "./internal/errno.js"
 import type { ListenSpec } from "./internal/netServer.js"
 import { listen } from "./internal/netServer.js"
+import type { Rule } from "./internal/options.js"
+import { invalidOption } from "./internal/options.js"
 import type { UnixPath } from "./internal/unixPath.js"
 import { parseUnixPath } from "./internal/unixPath.js"
 
@@ -53,6 +55,14 @@ export interface Options {
   readonly readHighWaterMark?: number
 }
 
+const OPTION_RULES = {
+  backlog: "count",
+  replaceStale: "boolean",
+  readableAll: "boolean",
+  writableAll: "boolean",
+  readHighWaterMark: "count"
+} as const satisfies Record<keyof Options, Rule>
+
 /**
  * The default listen backlog, ReactPHP's (and Node's) 511.
  *
@@ -68,9 +78,9 @@ export const DEFAULT_BACKLOG = 511
  * `unix://@name`). Each connection's `localAddress` is that address and its `remoteAddress` is
  * `None`, as the client's socket has no name (ReactPHP returns `null`).
  *
- * Fails, before any socket exists, with `EINVAL` for another scheme, an empty path, or a path
+ * Fails, before any socket exists, with `EINVAL` for another scheme, an empty path, a path
  * longer than the platform allows (107 bytes on Linux, 103 on macOS), which Node would truncate
- * silently and bind; otherwise with `Listen` and the system code (`EACCES`, `ENOENT` for a
+ * silently and bind, or a bad option value; otherwise with `Listen` and the system code (`EACCES`, `ENOENT` for a
  * missing directory, …). A path in use fails with `EADDRINUSE`:
  * `Failed to listen on "unix:///run/app.sock": Address already in use (EADDRINUSE)` when a live
  * server listens on it; when the file is a stale socket nobody listens on (found by trying to
@@ -86,6 +96,8 @@ export const DEFAULT_BACKLOG = 511
  */
 export const make = (uri: string, options: Options = {}): Effect.Effect<Server, ListenError, Scope.Scope> =>
   Effect.flatMap(Effect.mapError(parseUnixPath(uri), ListenError.invalidUri), (target) => {
+    const invalid = invalidOption(options, OPTION_RULES)
+    if (invalid !== undefined) return Effect.fail(new ListenError({ reason: "Listen", uri: target.uri, code: "EINVAL", detail: invalid }))
     if (target.abstract && (options.readableAll === true || options.writableAll === true)) {
       return Effect.fail(ListenError.invalidUri(
         new InvalidUriError({ uri: target.uri, problem: "Malformed", detail: "an abstract socket has no file mode to set (readableAll, writableAll)" })
