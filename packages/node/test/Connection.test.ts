@@ -30,6 +30,20 @@ const writeError = (effect: Effect.Effect<void, ConnectionError>) =>
       : Effect.dieMessage(`expected a typed failure, got ${String(exit)}`))
 
 describe("Connection", () => {
+  it.scoped("a second concurrent reader takes over; the first fails with EBUSY instead of hanging", () =>
+    Effect.gen(function*() {
+      const { accepted, client } = yield* connectedPair()
+      const first = yield* Effect.fork(collectText(client.read))
+      yield* realSleep(20)
+      const second = yield* Effect.fork(collectText(client.read))
+      const error = yield* Effect.flip(Fiber.join(first))
+      assert.strictEqual(error.code, "EBUSY")
+      assert.include(error.message, "one reader at a time")
+      yield* accepted.write("data")
+      yield* accepted.end
+      assert.strictEqual(yield* Fiber.join(second), "data")
+    }))
+
   it.scoped("read ends when the peer half-closes, and the connection stays writable", () =>
     Effect.gen(function*() {
       const { accepted, client } = yield* connectedPair()

@@ -223,8 +223,12 @@ export class SocketConnection implements Connection {
     // No canceler: an interrupted wait leaves a stale waiter, which `wake` tolerates; the socket
     // then reads ahead up to the high-water mark and pauses, as it does for a consumer that
     // stopped pulling.
+    // A connection has one reader at a time: a second concurrent reader takes over, and the first
+    // fails with EBUSY instead of waiting forever (a stale waiter ignores it).
     const wait = Effect.async<Chunk.Chunk<Uint8Array> | undefined, ConnectionError>((resume) => {
+      const previous = this.waiter
       this.waiter = resume
+      if (previous !== undefined) previous(Effect.fail(this.busyError()))
       this.socket.resume()
     })
     this.pull = Effect.suspend(() => {
@@ -238,6 +242,15 @@ export class SocketConnection implements Connection {
 
   get read(): Stream.Stream<Uint8Array, ConnectionError> {
     return this.reader ??= this.makeReader()
+  }
+
+  private busyError(): ConnectionError {
+    return new ConnectionError({
+      reason: "Read",
+      address: this.peer,
+      code: "EBUSY",
+      detail: "Another fiber started reading this connection; a connection has one reader at a time"
+    })
   }
 
   private closedError(): ConnectionError {
