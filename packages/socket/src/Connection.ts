@@ -46,7 +46,8 @@ export interface Connection {
    * The bytes the peer sends, in the chunks they arrive in. It ends when the peer half-closes
    * (FIN) and fails with a {@link ConnectionError} on a reset (`ECONNRESET`). Only pulling reads
    * from the socket: while nobody pulls, nothing is buffered beyond one high-water mark and the
-   * peer is slowed by TCP flow control. Meant for a single consumer.
+   * peer is slowed by TCP flow control. One reader at a time: over a socket, a second concurrent
+   * reader takes over and the first fails with `EBUSY`.
    */
   readonly read: Stream.Stream<Uint8Array, ConnectionError>
   /**
