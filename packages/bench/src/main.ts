@@ -52,6 +52,9 @@ const run = async (config: Config) => {
   console.log(`effect-socket bench (${config.mode}), ${info.date}`)
   console.log(`  ${info.cores} cores (${info.cpu}), ${info.memoryGiB} GiB, ${info.platform}, Node ${info.node}`)
   console.log(`  pinning: ${info.pinning}; ${config.rounds} rounds, medians; ×raw = implementation / node:net`)
+  if (config.mode === "quick") {
+    console.log("  quick: a smoke run (short windows, small transfers, 1,000 connections); take figures from a full run")
+  }
   if (info.loadAverage > info.cores / 4) {
     console.log(`  warning: load average ${info.loadAverage.toFixed(1)} at start: other work competes for the cores; trust CPU/unit over rates`)
   }
