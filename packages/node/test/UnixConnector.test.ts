@@ -9,7 +9,7 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as path from "node:path"
-import { fileExists, spawn, staleSocket, tempDir } from "./support/processes.js"
+import { acceptsConnections, spawn, staleSocket, tempDir } from "./support/processes.js"
 
 const text = (chunks: Chunk.Chunk<Uint8Array>) => Buffer.concat(Chunk.toArray(chunks)).toString()
 
@@ -17,7 +17,7 @@ const text = (chunks: Chunk.Chunk<Uint8Array>) => Buffer.concat(Chunk.toArray(ch
 const socatEchoServer = (file: string) =>
   Effect.gen(function*() {
     yield* spawn("socat", [`UNIX-LISTEN:${file},fork`, "EXEC:cat"], { stdio: "ignore" })
-    yield* fileExists(file)
+    yield* acceptsConnections(file)
   })
 
 const pipeWraps = () => process.getActiveResourcesInfo().filter((kind) => kind === "PipeWrap").length

@@ -6,6 +6,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as cp from "node:child_process"
 import * as fs from "node:fs"
+import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -76,6 +77,32 @@ export const fileExists = (file: string): Effect.Effect<void> =>
     let timer: NodeJS.Timeout | undefined = undefined
     check()
     return Effect.sync(() => clearTimeout(timer))
+  })
+
+/**
+ * Waits until something accepts connections on the Unix socket `file` (a peer such as socat
+ * creates the file when it binds, a moment before it listens).
+ */
+export const acceptsConnections = (file: string): Effect.Effect<void> =>
+  Effect.async((resume) => {
+    let timer: NodeJS.Timeout | undefined = undefined
+    let probe: net.Socket | undefined = undefined
+    const check = () => {
+      probe = net.connect({ path: file })
+      probe.once("connect", () => {
+        probe!.destroy()
+        resume(Effect.void)
+      })
+      probe.once("error", () => {
+        probe!.destroy()
+        timer = setTimeout(check, 10)
+      })
+    }
+    check()
+    return Effect.sync(() => {
+      clearTimeout(timer)
+      probe?.destroy()
+    })
   })
 
 /**
