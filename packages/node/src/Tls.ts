@@ -249,8 +249,12 @@ export const DEFAULT_HANDSHAKE_TIMEOUT: Duration.Duration = internal.DEFAULT_HAN
  * - `role: "server"`: fails with a `ServerError` of reason `Handshake` that names the client's
  *   address; the handshake times out after 10 s by default.
  *
- * Only connections made by this package (over a Node socket) can be upgraded; any other fails
- * with `EINVAL`. On failure and on interruption the socket is closed.
+ * Only connections made by this package (over a Node socket), not encrypted yet and not
+ * upgraded before, can be upgraded. Any other fails at once with `EINVAL` (`ConnectError` or
+ * `ServerError` as above: `… Connection was already upgraded to TLS (EINVAL)`) and is left as it
+ * is, so that a second `upgrade` of the same plain connection does not disturb the TLS
+ * connection the first one returned. On any other failure and on interruption the socket is
+ * closed.
  *
  * @since 0.1.0
  * @category constructors

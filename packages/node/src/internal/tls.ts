@@ -123,25 +123,35 @@ interface Detached {
 const asTls = (address: Option.Option<string>) =>
   Option.getOrUndefined(Option.map(address, (a) => a.replace(/^tcp:\/\//, "tls://")))
 
+/** The sockets handed to a TLS handshake: their plain connection cannot be upgraded again. */
+const upgraded = new WeakSet<net.Socket>()
+
 /**
- * Takes the socket out of `connection` for a TLS handshake: the bytes it read ahead (and the
- * `unread` ones the caller gives back, first) are pushed back into the socket, where the TLS
- * layer reads them before anything else. Fails without touching the socket when the connection
- * is not a Node socket one, or has already ended.
+ * `connection` as the socket connection it must be to be upgraded, or why it cannot be: it is
+ * not a Node socket one, it is encrypted already, or its socket was handed to TLS before (a
+ * second handshake over it would break the first one's session). Such a call fails without
+ * touching the connection.
  */
-const detach = (connection: Connection, unread: Uint8Array | undefined): Either.Either<Detached, Failure> => {
-  if (!(connection instanceof SocketConnection) || connection instanceof TlsSocketConnection) {
-    return Either.left({
-      code: "EINVAL",
-      detail: connection instanceof TlsSocketConnection
-        ? "Connection is already encrypted"
-        : "Connection is not backed by a Node socket"
-    })
-  }
+const upgradable = (connection: Connection): Either.Either<SocketConnection, Failure> => {
+  const refuse = (detail: string) => Either.left({ code: "EINVAL", detail })
+  if (!(connection instanceof SocketConnection)) return refuse("Connection is not backed by a Node socket")
+  if (connection instanceof TlsSocketConnection) return refuse("Connection is already encrypted")
+  if (upgraded.has(connection.socket)) return refuse("Connection was already upgraded to TLS")
+  return Either.right(connection)
+}
+
+/**
+ * Takes the socket out of an {@link upgradable} `connection` for a TLS handshake: the
+ * bytes it read ahead (and the `unread` ones the caller gives back, first) are pushed back into
+ * the socket, where the TLS layer reads them before anything else. Fails without touching the
+ * socket when the connection has already ended.
+ */
+const detach = (connection: SocketConnection, unread: Uint8Array | undefined): Either.Either<Detached, Failure> => {
   const socket = connection.socket
   if (socket.destroyed || socket.readableEnded) return Either.left(lost)
   const remote = asTls(connection.remoteAddress)
   const local = asTls(connection.localAddress)
+  upgraded.add(socket)
   const pending = connection.detach()
   const bytes = unread !== undefined && unread.length > 0 ? [unread, ...pending] : pending
   if (bytes.length > 0) socket.unshift(Buffer.concat(bytes))
@@ -272,17 +282,22 @@ const isConnectionLoss = (error: Error) => {
 }
 
 /**
- * Prepares the upgrade of `connection`: the configuration and the socket, or a failure, after
- * which the connection is closed (as after a failed handshake).
+ * Prepares the upgrade of `connection`: the configuration and the socket. A connection that
+ * cannot be upgraded at all fails untouched; after any other failure it is closed (as after a
+ * failed handshake).
  */
 const prepare = <C>(
   connection: Connection,
   config: Either.Either<C, Failure>,
   unread: Uint8Array | undefined
 ): Effect.Effect<readonly [C, Detached], Failure> =>
-  Either.match(Either.flatMap(config, (c) => Either.map(detach(connection, unread), (plain) => [c, plain] as const)), {
-    onLeft: (failure) => Effect.zipRight(connection.close, Effect.fail(failure)),
-    onRight: Effect.succeed
+  Either.match(upgradable(connection), {
+    onLeft: Effect.fail,
+    onRight: (plain) =>
+      Either.match(Either.flatMap(config, (c) => Either.map(detach(plain, unread), (detached) => [c, detached] as const)), {
+        onLeft: (failure) => Effect.zipRight(connection.close, Effect.fail(failure)),
+        onRight: Effect.succeed
+      })
   })
 
 const withTimeout = <A>(
