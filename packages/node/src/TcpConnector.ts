@@ -9,6 +9,7 @@ import type { Connection } from "@effect-socket/socket/Connection"
 import { Connector } from "@effect-socket/socket/Connector"
 import { ConnectError, InvalidUriError } from "@effect-socket/socket/SocketError"
 import * as SocketUri from "@effect-socket/socket/SocketUri"
+import { firstProblem, optionalIntegerProblem } from "@effect-socket/socket/internal/validate"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
@@ -22,23 +23,28 @@ import { dialScoped } from "./internal/dial.js"
  * @category models
  */
 export interface Options {
-  /** Local IP to bind the outgoing socket to (ReactPHP's `bindto`); default: chosen by the OS. */
+  /**
+   * Local IP literal to bind the outgoing socket to (ReactPHP's `bindto`), e.g. `"127.0.0.1"`,
+   * `"::1"`; default: chosen by the OS.
+   */
   readonly localAddress?: string
-  /** Local port to bind to; default: an ephemeral port. */
+  /** Local port to bind to, an integer from 0 to 65535; default (and 0): an ephemeral port. */
   readonly localPort?: number
   /** Disable Nagle's algorithm (`TCP_NODELAY`); default `true`, as small writes are common. */
   readonly noDelay?: boolean
-  /** TCP keep-alive probes after this idle time (`Duration`-like milliseconds); default off. */
+  /** TCP keep-alive probes after this idle time, in whole milliseconds (0: the system's); default off. */
   readonly keepAlive?: number | false
-  /** Bytes read ahead of the consumer before the socket is paused; default 65,536. */
+  /** Bytes read ahead of the consumer before the socket is paused, an integer of 0 or more; default 65,536. */
   readonly readHighWaterMark?: number
 }
 
 /**
  * Connects to `tcp://IP:port` (the scheme may be omitted; a `?hostname=` query is ignored here
- * and kept for TLS). Fails with `EINVAL` for a malformed URI, a port outside 1–65535 or a host
- * that is not an IP literal, before opening a socket; with `Failed` and the system code
- * otherwise: `Connection to tcp://127.0.0.1:9 failed: Connection refused (ECONNREFUSED)`.
+ * and kept for TLS). Fails with `EINVAL` before opening a socket for a malformed URI, a port
+ * outside 1–65535 or a host that is not an IP literal (reason `InvalidUri`), and for an invalid
+ * option (reason `Failed`: `Connection to tcp://127.0.0.1:80 failed: localPort must be an integer
+ * from 0 to 65535, got 99999 (EINVAL)`); with `Failed` and the system code otherwise:
+ * `Connection to tcp://127.0.0.1:9 failed: Connection refused (ECONNREFUSED)`.
  * Interrupting it destroys the socket. The connection belongs to the caller's scope.
  *
  * @since 0.1.0
@@ -47,8 +53,12 @@ export interface Options {
 export const connect = (uri: string, options: Options = {}): Effect.Effect<Connection, ConnectError, Scope.Scope> => {
   // As ReactPHP: the scheme defaults to tcp://, in messages too.
   const full = withTcpScheme(uri)
-  return Effect.flatMap(parseTarget(full), (target) =>
-    dialScoped({
+  return Effect.flatMap(parseTarget(full), (target) => {
+    const problem = optionsProblem(options)
+    if (problem !== undefined) {
+      return Effect.fail(new ConnectError({ reason: "Failed", uri: full, code: "EINVAL", stage: "TCP/IP handshake", detail: problem }))
+    }
+    return dialScoped({
       uri: full,
       stage: "TCP/IP handshake",
       connect: {
@@ -63,8 +73,20 @@ export const connect = (uri: string, options: Options = {}): Effect.Effect<Conne
       },
       addresses: tcpAddresses,
       readHighWaterMark: options.readHighWaterMark
-    }))
+    })
+  })
 }
+
+/** What is wrong with `options`, if anything: checked before any socket is opened. */
+const optionsProblem = (options: Options) =>
+  firstProblem(
+    options.localAddress === undefined || SocketUri.isIP(options.localAddress)
+      ? undefined
+      : `localAddress must be an IP address, got ${JSON.stringify(options.localAddress)}`,
+    optionalIntegerProblem("localPort", options.localPort, 0, 65535),
+    options.keepAlive === false ? undefined : optionalIntegerProblem("keepAlive", options.keepAlive, 0),
+    optionalIntegerProblem("readHighWaterMark", options.readHighWaterMark, 0)
+  )
 
 const parseTarget = (uri: string) =>
   SocketUri.parseClient(uri).pipe(

@@ -22,12 +22,23 @@ export interface DialSpec {
 }
 
 /**
- * Connects as `spec` says. Fails with `Failed` and the system code; interrupting it before the
- * connection is established destroys the socket.
+ * Connects as `spec` says. Fails with `Failed` and the system code; with `EINVAL` and Node's
+ * words when `net.connect` refuses its options outright (it throws rather than emitting an
+ * error). Interrupting it before the connection is established destroys the socket.
  */
 export const dial = (spec: DialSpec): Effect.Effect<Connection, ConnectError> =>
   Effect.async<Connection, ConnectError>((resume) => {
-    const socket = net.connect({ ...spec.connect, allowHalfOpen: true })
+    // As net.connect, but with the socket in hand when connect() throws: by then it may hold a
+    // handle (a file descriptor) that must be closed.
+    const options = { ...spec.connect, allowHalfOpen: true }
+    const socket = new net.Socket(options)
+    try {
+      socket.connect(options)
+    } catch (error) {
+      socket.destroy()
+      const detail = error instanceof Error ? error.message : String(error)
+      return resume(Effect.fail(new ConnectError({ reason: "Failed", uri: spec.uri, code: "EINVAL", detail, stage: spec.stage, cause: error })))
+    }
     const onError = (error: Error) => {
       socket.off("connect", onConnect)
       socket.destroy()
