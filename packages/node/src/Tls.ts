@@ -269,11 +269,13 @@ export function upgrade(
     return internal.upgradeClient(connection, internal.clientConfig(options), {
       uri: options.uri ?? Option.getOrElse(connection.remoteAddress, () => "unknown"),
       peerName: options.peerName,
-      unread: options.unread
+      unread: options.unread,
+      owned: false
     })
   }
   return internal.upgradeServer(connection, internal.serverConfig(options), {
     address: options.address ?? Option.getOrElse(connection.localAddress, () => "unknown"),
-    unread: options.unread
+    unread: options.unread,
+    owned: false
   })
 }

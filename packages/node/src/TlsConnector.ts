@@ -101,7 +101,7 @@ const connect = (
     const plain = yield* Effect.mapError(inner.connect(target.inner), (error) => renamed(error, target.uri))
     // An interrupted handshake is reported as ReactPHP words it (the socket is closed either way).
     return yield* failOnInterrupt(
-      internal.upgradeClient(plain, config, { uri: target.uri, peerName: target.peerName, unread: undefined }),
+      internal.upgradeClient(plain, config, { uri: target.uri, peerName: target.peerName, unread: undefined, owned: true }),
       () => new ConnectError({ reason: "Cancelled", uri: target.uri, code: "ECONNABORTED", stage: "TLS handshake" })
     )
   })

@@ -62,7 +62,7 @@ const wrap = (server: Server, config: internal.ServerConfig, maxConcurrentHandsh
     const address = tlsAddress(server.address)
     const failures = yield* Effect.acquireRelease(PubSub.sliding<ServerError>(256), PubSub.shutdown)
     const handshake = (connection: Connection) =>
-      internal.upgradeServer(connection, Either.right(config), { address, unread: undefined }).pipe(
+      internal.upgradeServer(connection, Either.right(config), { address, unread: undefined, owned: true }).pipe(
         Effect.asSome,
         Effect.catchAll((error) =>
           PubSub.publish(failures, error).pipe(

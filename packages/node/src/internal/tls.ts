@@ -281,24 +281,38 @@ const isConnectionLoss = (error: Error) => {
   return code === "ECONNRESET" || code === "EPIPE"
 }
 
+/** What the caller of an upgrade says about the connection. */
+interface UpgradeOptions {
+  /** Bytes already read from the connection that belong to the TLS stream. */
+  readonly unread: Uint8Array | undefined
+  /**
+   * Whether the connection is the upgrade's to close on any failure (`TlsConnector`,
+   * `TlsServer`), or the caller's (`Tls.upgrade`): then a connection that cannot be upgraded at
+   * all is left untouched.
+   */
+  readonly owned: boolean
+}
+
 /**
- * Prepares the upgrade of `connection`: the configuration and the socket. A connection that
- * cannot be upgraded at all fails untouched; after any other failure it is closed (as after a
- * failed handshake).
+ * Prepares the upgrade of `connection`: the configuration and the socket, or a failure, after
+ * which the connection is closed (as after a failed handshake), unless it could not be upgraded
+ * at all and is not `owned`.
  */
 const prepare = <C>(
   connection: Connection,
   config: Either.Either<C, Failure>,
-  unread: Uint8Array | undefined
-): Effect.Effect<readonly [C, Detached], Failure> =>
-  Either.match(upgradable(connection), {
-    onLeft: Effect.fail,
+  options: UpgradeOptions
+): Effect.Effect<readonly [C, Detached], Failure> => {
+  const fail = (failure: Failure) => Effect.zipRight(connection.close, Effect.fail(failure))
+  return Either.match(upgradable(connection), {
+    onLeft: options.owned ? fail : Effect.fail,
     onRight: (plain) =>
-      Either.match(Either.flatMap(config, (c) => Either.map(detach(plain, unread), (detached) => [c, detached] as const)), {
-        onLeft: (failure) => Effect.zipRight(connection.close, Effect.fail(failure)),
-        onRight: Effect.succeed
-      })
+      Either.match(
+        Either.flatMap(config, (c) => Either.map(detach(plain, options.unread), (detached) => [c, detached] as const)),
+        { onLeft: fail, onRight: Effect.succeed }
+      )
   })
+}
 
 const withTimeout = <A>(
   handshake: Effect.Effect<A, Failure>,
@@ -316,11 +330,11 @@ const withTimeout = <A>(
 export const upgradeClient = (
   connection: Connection,
   config: Either.Either<ClientConfig, Failure>,
-  options: { readonly uri: string; readonly peerName: string | undefined; readonly unread: Uint8Array | undefined }
+  options: UpgradeOptions & { readonly uri: string; readonly peerName: string | undefined }
 ): Effect.Effect<TlsSocketConnection, ConnectError> => {
   const failed = (failure: Failure) =>
     new ConnectError({ reason: "Failed", uri: options.uri, stage: "TLS handshake", ...failure })
-  return Effect.flatMap(Effect.mapError(prepare(connection, config, options.unread), failed), ([config, plain]) => {
+  return Effect.flatMap(Effect.mapError(prepare(connection, config, options), failed), ([config, plain]) => {
     const peerName = options.peerName ?? plain.remoteHost ?? ""
     const serverName = peerName.length > 0 && !isIP(peerName) ? peerName : undefined
     const handshake = runHandshake(
@@ -384,11 +398,11 @@ const clientVerifyError = (socket: tls.TLSSocket): Error | null => {
 export const upgradeServer = (
   connection: Connection,
   config: Either.Either<ServerConfig, Failure>,
-  options: { readonly address: string; readonly unread: Uint8Array | undefined }
+  options: UpgradeOptions & { readonly address: string }
 ): Effect.Effect<TlsSocketConnection, ServerError> => {
   // Recorded now: once the socket is destroyed, Node no longer knows the peer.
   const remoteAddress = connection.remoteAddress
-  return Effect.flatMap(prepare(connection, config, options.unread), ([config, plain]) => {
+  return Effect.flatMap(prepare(connection, config, options), ([config, plain]) => {
     const handshake = runHandshake(
       plain.socket,
       () =>
