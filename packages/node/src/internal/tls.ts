@@ -31,6 +31,12 @@ export const DEFAULT_HANDSHAKE_TIMEOUT: Duration.Duration = Duration.seconds(10)
 const pemText = (pem: Pem): string | Buffer =>
   typeof pem === "string" ? pem : Buffer.from(pem.buffer, pem.byteOffset, pem.byteLength)
 
+const pemString = (pem: Pem): string => (typeof pem === "string" ? pem : Buffer.from(pem).toString("latin1"))
+
+/** The PEM blocks of a certificate and of a private key (PKCS#8, encrypted or not, or PKCS#1/SEC 1). */
+const PEM_CERTIFICATE = /-----BEGIN (?:TRUSTED |X509 )?CERTIFICATE-----/
+const PEM_PRIVATE_KEY = /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----/
+
 const capitalize = (text: string) => (text.length > 0 ? text[0]!.toUpperCase() + text.slice(1) : text)
 
 /**
@@ -54,12 +60,15 @@ const lost: Failure = { code: "ECONNRESET", detail: "Connection lost during TLS 
  * once rather than at the first handshake. `needsCertificate` is true for servers.
  */
 export const makeContext = (options: ContextOptions, needsCertificate: boolean): Either.Either<tls.SecureContext, Failure> => {
-  const cert = options.cert ?? options.pem
-  const key = options.key ?? options.pem
+  // A bundle counts for what it holds: OpenSSL's own error for a missing part is `unsupported`.
+  const fromBundle = (block: RegExp) =>
+    options.pem !== undefined && block.test(pemString(options.pem)) ? options.pem : undefined
+  const cert = options.cert ?? fromBundle(PEM_CERTIFICATE)
+  const key = options.key ?? fromBundle(PEM_PRIVATE_KEY)
   if (needsCertificate && (cert === undefined || key === undefined)) {
     return Either.left({ code: "EINVAL", detail: "A TLS server needs a certificate and its private key (`pem`, or `cert` and `key`)" })
   }
-  if ((cert === undefined) !== (key === undefined)) {
+  if ((cert === undefined) !== (key === undefined) || (options.pem !== undefined && cert === undefined)) {
     return Either.left({ code: "EINVAL", detail: "A certificate needs its private key, and a key its certificate" })
   }
   const ca = options.ca === undefined ? undefined : Array.isArray(options.ca) ? options.ca.map(pemText) : pemText(options.ca as Pem)
