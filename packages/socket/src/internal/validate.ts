@@ -5,7 +5,9 @@
  *
  * @internal
  */
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 
 /** A value as a message shows it: strings quoted, anything else as `String` writes it. */
@@ -57,3 +59,16 @@ export const decodeDuration = (name: string, input: Duration.DurationInput): Eit
   if (negativeOrNaN(input)) return Either.left(problem)
   return Either.fromOption(Duration.decodeUnknown(input), () => problem)
 }
+
+/**
+ * For functions without an error channel, where a bad option is a programming error: throws an
+ * `IllegalArgumentException` with `problem` as its message (inside `Effect.sync` or a layer
+ * build, the effect dies with it).
+ */
+export const assertValid = (problem: string | undefined): void => {
+  if (problem !== undefined) throw new Cause.IllegalArgumentException(problem)
+}
+
+/** {@link assertValid} as an effect: dies with an `IllegalArgumentException` when there is a `problem`. */
+export const dieIfInvalid = (problem: string | undefined): Effect.Effect<void> =>
+  problem === undefined ? Effect.void : Effect.die(new Cause.IllegalArgumentException(problem))
