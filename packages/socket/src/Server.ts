@@ -12,6 +12,7 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { Connection } from "./Connection.js"
+import { dieIfInvalid, integerProblem } from "./internal/validate.js"
 import type { ServerError } from "./SocketError.js"
 
 /**
@@ -67,8 +68,9 @@ export const isServer = (u: unknown): u is Server => typeof u === "object" && u 
  */
 export interface ServeOptions {
   /**
-   * How many connections are handled at once; default `"unbounded"`. While every slot is busy
-   * the server's `connections` stream is not pulled, so new clients wait in the backlog.
+   * How many connections are handled at once, a positive integer; default `"unbounded"`. While
+   * every slot is busy the server's `connections` stream is not pulled, so new clients wait in
+   * the backlog.
    */
   readonly concurrency?: number | "unbounded"
 }
@@ -79,7 +81,9 @@ export interface ServeOptions {
  * at debug level and ends only that connection. Runs until the server's connection stream ends,
  * then waits for the running handlers; interrupting it interrupts every handler and closes every
  * connection it took from the stream. Fails only if the connection stream fails (and then
- * interrupts the handlers).
+ * interrupts the handlers). A `concurrency` that is neither a positive integer nor
+ * `"unbounded"` is a programming error: the effect dies at once with an
+ * `IllegalArgumentException` (`Server.serve: concurrency must be a positive integer, got 0`).
  *
  * @since 0.1.0
  * @category combinators
@@ -102,6 +106,8 @@ export const serve: {
     options?: ServeOptions
   ): Effect.Effect<void, ServerError, Exclude<R, Scope.Scope>> => {
     const concurrency = options?.concurrency ?? "unbounded"
+    const problem = concurrency === "unbounded" ? undefined : integerProblem("concurrency", concurrency, 1)
+    if (problem !== undefined) return dieIfInvalid(problem, "Server.serve")
     const handle = (connection: Connection) =>
       handler(connection).pipe(
         Effect.scoped,

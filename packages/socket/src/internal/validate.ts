@@ -69,6 +69,9 @@ export const assertValid = (problem: string | undefined): void => {
   if (problem !== undefined) throw new Cause.IllegalArgumentException(problem)
 }
 
-/** {@link assertValid} as an effect: dies with an `IllegalArgumentException` when there is a `problem`. */
-export const dieIfInvalid = (problem: string | undefined): Effect.Effect<void> =>
-  problem === undefined ? Effect.void : Effect.die(new Cause.IllegalArgumentException(problem))
+/**
+ * {@link assertValid} as an effect: dies with an `IllegalArgumentException` when there is a
+ * `problem`, its message prefixed with the function's name: `Server.serve: concurrency must be …`.
+ */
+export const dieIfInvalid = (problem: string | undefined, where: string): Effect.Effect<void> =>
+  problem === undefined ? Effect.void : Effect.die(new Cause.IllegalArgumentException(`${where}: ${problem}`))
