@@ -16,6 +16,7 @@ import * as fs from "node:fs"
 import type * as net from "node:net"
 import { tcpAddresses } from "./internal/addresses.js"
 import { describe, describeCode } from "./internal/errno.js"
+import { checkListenOptions } from "./internal/listenOptions.js"
 import { listen } from "./internal/netServer.js"
 
 /**
@@ -27,13 +28,13 @@ import { listen } from "./internal/netServer.js"
 export interface Options {
   /**
    * The listen backlog and the bound on accepted connections held while nobody pulls
-   * `connections`; default 511. Past it, a new connection is closed at once and reported on
-   * `errors` as `BacklogFull`.
+   * `connections`, a positive integer; default 511. Past it, a new connection is closed at once
+   * and reported on `errors` as `BacklogFull`.
    */
   readonly backlog?: number
   /** Disable Nagle's algorithm on accepted TCP sockets (`TCP_NODELAY`); default `true`. */
   readonly noDelay?: boolean
-  /** Bytes read ahead of the consumer before a connection is paused; default 65,536. */
+  /** Bytes read ahead of the consumer before a connection is paused, an integer of 0 or more; default 65,536. */
   readonly readHighWaterMark?: number
 }
 
@@ -70,7 +71,8 @@ export const parseUri = (uri: string | number): Either.Either<number, InvalidUri
  * and for an unnamed socket, the `fd://N` URI). Connections are named as by `TcpServer` or
  * `UnixServer`.
  *
- * Fails with `EINVAL` for a malformed URI, with `EBADF` when the descriptor is not open and with
+ * Fails with `EINVAL` for a malformed URI or an option out of range (before the descriptor is
+ * touched), with `EBADF` when the descriptor is not open and with
  * `ENOTSOCK` when it is not a socket (both checked with `fstat` before listening), and with
  * `EINVAL` when the socket cannot listen (a connected or datagram socket):
  * `Failed to listen on "fd://3": Bad file descriptor (EBADF)`.
@@ -85,6 +87,7 @@ export const make = (uri: string | number, options: Options = {}): Effect.Effect
   Effect.gen(function*() {
     const fd = yield* Effect.mapError(parseUri(uri), ListenError.invalidUri)
     const fdUri = `fd://${fd}`
+    yield* checkListenOptions(fdUri, options)
     const fail = (code: string, detail: string, cause?: unknown) => new ListenError({ reason: "Listen", uri: fdUri, code, detail, cause })
     const stat = yield* Effect.async<fs.Stats, ListenError>((resume) =>
       fs.fstat(fd, (error, stats) => {

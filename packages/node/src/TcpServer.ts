@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type * as net from "node:net"
 import { tcpAddresses, withTcpScheme } from "./internal/addresses.js"
+import { checkListenOptions } from "./internal/listenOptions.js"
 import { listen } from "./internal/netServer.js"
 import { InvalidUriError } from "@effect-socket/socket/SocketError"
 
@@ -23,17 +24,20 @@ import { InvalidUriError } from "@effect-socket/socket/SocketError"
 export interface Options {
   /**
    * The kernel's listen backlog and the bound on accepted connections held while nobody pulls
-   * `connections`; default 511 (ReactPHP's). Past it, a new connection is closed at once and
-   * reported on `errors` as `BacklogFull`.
+   * `connections`, a positive integer; default 511 (ReactPHP's). Past it, a new connection is
+   * closed at once and reported on `errors` as `BacklogFull`.
    */
   readonly backlog?: number
   /** For an IPv6 host: accept IPv6 only, not IPv4-mapped addresses (`IPV6_V6ONLY`); default `false`. */
   readonly ipv6Only?: boolean
   /** Disable Nagle's algorithm on accepted sockets (`TCP_NODELAY`); default `true`. */
   readonly noDelay?: boolean
-  /** Enable TCP keep-alive on accepted sockets after this idle time in milliseconds; default off. */
+  /**
+   * Enable TCP keep-alive on accepted sockets after this idle time in whole milliseconds (0: the
+   * system's); default off.
+   */
   readonly keepAlive?: number | false
-  /** Bytes read ahead of the consumer before a connection is paused; default 65,536. */
+  /** Bytes read ahead of the consumer before a connection is paused, an integer of 0 or more; default 65,536. */
   readonly readHighWaterMark?: number
 }
 
@@ -57,6 +61,11 @@ export const DEFAULT_BACKLOG = 511
  */
 export const parseUri = (uri: string | number): Effect.Effect<SocketUri.SocketUri, ListenError> => {
   const text = String(uri)
+  if (typeof uri === "number" && !(Number.isInteger(uri) && uri >= 0 && uri <= 65535)) {
+    return Effect.fail(ListenError.invalidUri(
+      new InvalidUriError({ uri: `tcp://127.0.0.1:${text}`, problem: "InvalidPort", detail: `${text} is not a port number (an integer from 0 to 65535)` })
+    ))
+  }
   const full = /^-?[0-9]+$/.test(text) ? `tcp://127.0.0.1:${text}` : withTcpScheme(text)
   return SocketUri.parseServer(full).pipe(
     Effect.filterOrFail(
@@ -70,7 +79,9 @@ export const parseUri = (uri: string | number): Effect.Effect<SocketUri.SocketUr
 /**
  * Listens on `uri` (see {@link parseUri}) and returns the `Server`, whose `address` has the
  * real port: `tcp://127.0.0.1:41234`, `tcp://[::1]:41234`. Fails with `EINVAL` before any
- * socket exists for a bad URI, and with `Listen` and the system code otherwise:
+ * socket exists for a bad URI (or a number that is not a port) and for an option out of range
+ * (`Failed to listen on "tcp://127.0.0.1:0": backlog must be a positive integer, got -1
+ * (EINVAL)`), and with `Listen` and the system code otherwise:
  * `Failed to listen on "tcp://127.0.0.1:8080": Address already in use (EADDRINUSE)`.
  * Closing the scope stops listening and closes every connection the server accepted.
  *
@@ -84,7 +95,7 @@ export const make = (uri: string | number, options: Options = {}): Effect.Effect
       noDelay: options.noDelay ?? true,
       ...(keepAlive !== false ? { keepAlive: true, keepAliveInitialDelay: keepAlive } : {})
     }
-    return listen({
+    return Effect.zipRight(checkListenOptions(SocketUri.format(parsed), options), listen({
       uri: SocketUri.format(parsed),
       listen: { host: parsed.host, port: parsed.port, ipv6Only: options.ipv6Only ?? false },
       backlog: options.backlog ?? DEFAULT_BACKLOG,
@@ -95,5 +106,5 @@ export const make = (uri: string | number, options: Options = {}): Effect.Effect
       },
       addresses: tcpAddresses,
       ...(options.readHighWaterMark !== undefined ? { readHighWaterMark: options.readHighWaterMark } : {})
-    })
+    }))
   })

@@ -15,6 +15,7 @@ import * as path from "node:path"
 import { unixAddresses } from "./internal/addresses.js"
 import { dialScoped } from "./internal/dial.js"
 import { describe, describeCode } from "./internal/errno.js"
+import { checkListenOptions } from "./internal/listenOptions.js"
 import type { ListenSpec } from "./internal/netServer.js"
 import { listen } from "./internal/netServer.js"
 import type { UnixPath } from "./internal/unixPath.js"
@@ -29,8 +30,8 @@ import { parseUnixPath } from "./internal/unixPath.js"
 export interface Options {
   /**
    * The kernel's listen backlog and the bound on accepted connections held while nobody pulls
-   * `connections`; default 511. Past it, a new connection is closed at once and reported on
-   * `errors` as `BacklogFull`.
+   * `connections`, a positive integer; default 511. Past it, a new connection is closed at once
+   * and reported on `errors` as `BacklogFull`.
    */
   readonly backlog?: number
   /**
@@ -49,7 +50,7 @@ export interface Options {
    * `false`. Not for an abstract socket (`EINVAL`).
    */
   readonly writableAll?: boolean
-  /** Bytes read ahead of the consumer before a connection is paused; default 65,536. */
+  /** Bytes read ahead of the consumer before a connection is paused, an integer of 0 or more; default 65,536. */
   readonly readHighWaterMark?: number
 }
 
@@ -68,9 +69,9 @@ export const DEFAULT_BACKLOG = 511
  * `unix://@name`). Each connection's `localAddress` is that address and its `remoteAddress` is
  * `None`, as the client's socket has no name (ReactPHP returns `null`).
  *
- * Fails, before any socket exists, with `EINVAL` for another scheme, an empty path, or a path
+ * Fails, before any socket exists, with `EINVAL` for another scheme, an empty path, a path
  * longer than the platform allows (107 bytes on Linux, 103 on macOS), which Node would truncate
- * silently and bind; otherwise with `Listen` and the system code (`EACCES`, `ENOENT` for a
+ * silently and bind, or an option out of range (`backlog must be a positive integer, got 0`); otherwise with `Listen` and the system code (`EACCES`, `ENOENT` for a
  * missing directory, …). A path in use fails with `EADDRINUSE`:
  * `Failed to listen on "unix:///run/app.sock": Address already in use (EADDRINUSE)` when a live
  * server listens on it; when the file is a stale socket nobody listens on (found by trying to
@@ -91,6 +92,7 @@ export const make = (uri: string, options: Options = {}): Effect.Effect<Server, 
         new InvalidUriError({ uri: target.uri, problem: "Malformed", detail: "an abstract socket has no file mode to set (readableAll, writableAll)" })
       ))
     }
+    const checked = checkListenOptions(target.uri, options)
     const spec: ListenSpec = {
       uri: target.uri,
       listen: {
@@ -103,7 +105,7 @@ export const make = (uri: string, options: Options = {}): Effect.Effect<Server, 
       addresses: unixAddresses({ local: target.uri }),
       ...(options.readHighWaterMark !== undefined ? { readHighWaterMark: options.readHighWaterMark } : {})
     }
-    return listen(spec).pipe(
+    return Effect.zipRight(checked, listen(spec)).pipe(
       Effect.catchIf((error) => error.code === "EACCES" && !target.abstract, (error) => missingDirectory(target, error)),
       Effect.catchIf(
         (error) => error.code === "EADDRINUSE" && !target.abstract,

@@ -106,6 +106,33 @@ describe("TcpServer", () => {
       }
     })
 
+    it("a number that is not a port says so", () => {
+      for (const port of [1.5, NaN, Infinity]) {
+        const error = rejected(port)
+        assert.strictEqual(error.reason, "InvalidUri")
+        assert.strictEqual(
+          error.message,
+          `Given URI "tcp://127.0.0.1:${port}" contains an invalid port: ${port} is not a port number (an integer from 0 to 65535) (EINVAL)`
+        )
+      }
+    })
+
+    it("options out of range fail with EINVAL before any socket exists", () => {
+      const cases: ReadonlyArray<readonly [TcpServer.Options, string]> = [
+        [{ backlog: 0 }, "backlog must be a positive integer, got 0"],
+        [{ backlog: -1 }, "backlog must be a positive integer, got -1"],
+        [{ backlog: NaN }, "backlog must be a positive integer, got NaN"],
+        [{ readHighWaterMark: -1 }, "readHighWaterMark must be an integer of 0 or more, got -1"],
+        [{ keepAlive: 1.5 }, "keepAlive must be an integer of 0 or more, got 1.5"]
+      ]
+      for (const [options, detail] of cases) {
+        const error = rejected(0, options)
+        assert.strictEqual(error.reason, "Listen")
+        assert.strictEqual(error.code, "EINVAL")
+        assert.strictEqual(error.message, `Failed to listen on "tcp://127.0.0.1:0": ${detail} (EINVAL)`)
+      }
+    })
+
     it.scoped("a rejected URI opens no socket", () =>
       Effect.gen(function*() {
         const before = process.getActiveResourcesInfo().length
