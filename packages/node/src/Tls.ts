@@ -114,7 +114,10 @@ export interface ClientOptions extends ContextOptions, VerifyOptions {
   readonly uri?: string
   /** Bytes already read from the connection that belong to the TLS stream; see {@link upgrade}. */
   readonly unread?: Uint8Array
-  /** Fail with `Timeout` (`ETIMEDOUT`) if the handshake takes longer; default no limit. */
+  /**
+   * Fail with `Timeout` (`ETIMEDOUT`) if the handshake takes longer; default no limit
+   * (`Duration.infinity`). Zero times out at once; a negative or `NaN` amount fails with `EINVAL`.
+   */
   readonly handshakeTimeout?: Duration.DurationInput
 }
 
@@ -157,7 +160,10 @@ export interface ServerOptions extends ServerContextOptions {
   readonly address?: string
   /** Bytes already read from the connection that belong to the TLS stream; see {@link upgrade}. */
   readonly unread?: Uint8Array
-  /** Fail if the client has not completed the handshake by then (`ETIMEDOUT`); default 10 s. */
+  /**
+   * Fail if the client has not completed the handshake by then (`ETIMEDOUT`); default 10 s.
+   * Zero times out at once, `Duration.infinity` never; a negative or `NaN` amount fails with `EINVAL`.
+   */
   readonly handshakeTimeout?: Duration.DurationInput
 }
 

@@ -11,6 +11,7 @@ import type { Server } from "@effect-socket/socket/Server"
 import { TypeId } from "@effect-socket/socket/Server"
 import type { ServerError } from "@effect-socket/socket/SocketError"
 import { ListenError } from "@effect-socket/socket/SocketError"
+import { optionalIntegerProblem } from "@effect-socket/socket/internal/validate"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -33,13 +34,14 @@ export interface Options extends Tls.ServerContextOptions {
   /**
    * How long a client has to complete its handshake once accepted; default 10 seconds. Past
    * it the socket is closed and a `Handshake` error with `ETIMEDOUT` is reported. Measured with
-   * Effect's `Clock`.
+   * Effect's `Clock`. Zero times out at once, `Duration.infinity` never; a negative or `NaN`
+   * amount fails `make` with `EINVAL`.
    */
   readonly handshakeTimeout?: Duration.DurationInput
   /**
-   * How many handshakes run at once; default 511 (the default backlog). While all are busy,
-   * the wrapped server is not pulled, so further clients wait in its backlog: a slow client
-   * delays nobody as long as a slot is free, and accepting stays bounded.
+   * How many handshakes run at once, a positive integer; default 511 (the default backlog).
+   * While all are busy, the wrapped server is not pulled, so further clients wait in its
+   * backlog: a slow client delays nobody as long as a slot is free, and accepting stays bounded.
    */
   readonly maxConcurrentHandshakes?: number
 }
@@ -54,8 +56,11 @@ export const DEFAULT_MAX_CONCURRENT_HANDSHAKES = 511
 
 const tlsAddress = (address: string) => address.replace(/^tcp:\/\//, "tls://")
 
-const configure = (options: Options, uri: string): Either.Either<internal.ServerConfig, ListenError> =>
-  Either.mapLeft(internal.serverConfig(options), (failure) => new ListenError({ reason: "Tls", uri, ...failure }))
+const configure = (options: Options, uri: string): Either.Either<internal.ServerConfig, ListenError> => {
+  const problem = optionalIntegerProblem("maxConcurrentHandshakes", options.maxConcurrentHandshakes, 1)
+  const config = problem === undefined ? internal.serverConfig(options) : Either.left({ code: "EINVAL", detail: problem })
+  return Either.mapLeft(config, (failure) => new ListenError({ reason: "Tls", uri, ...failure }))
+}
 
 const wrap = (server: Server, config: internal.ServerConfig, maxConcurrentHandshakes: number) =>
   Effect.gen(function*() {
@@ -93,7 +98,8 @@ const wrap = (server: Server, config: internal.ServerConfig, maxConcurrentHandsh
  * The certificate, key, passphrase and SNI certificates are loaded now: an unusable one fails
  * with a `ListenError` of reason `Tls` and the TLS library's code (`ERR_OSSL_BAD_DECRYPT`,
  * `ERR_OSSL_PEM_NO_START_LINE`, `ERR_OSSL_X509_KEY_VALUES_MISMATCH`, or `EINVAL` when the
- * certificate or key is missing). Closing the scope of `server` closes every connection,
+ * certificate or key is missing, or `handshakeTimeout` or `maxConcurrentHandshakes` is out of
+ * range). Closing the scope of `server` closes every connection,
  * handshaking or not.
  *
  * @since 0.1.0

@@ -84,6 +84,20 @@ describe("TlsConnector", () => {
         assert.deepStrictEqual(inner.asked, [])
       }))
 
+    it.scoped("a negative or NaN handshake timeout fails before any I/O", () =>
+      Effect.gen(function*() {
+        const inner = innerDouble(refused)
+        for (const handshakeTimeout of [-1, NaN, [-1, 0] as const]) {
+          const error = yield* Effect.flip(connectWith(withInner(inner.layer, { handshakeTimeout }), "tls://example.com:443"))
+          assert.strictEqual(error.code, "EINVAL")
+          assert.strictEqual(
+            error.message,
+            `Connection to tls://example.com:443 failed during TLS handshake: handshakeTimeout must be a duration of 0 or more, got ${handshakeTimeout} (EINVAL)`
+          )
+        }
+        assert.deepStrictEqual(inner.asked, [])
+      }))
+
     it.scoped("a client PEM bundle must hold both the certificate and its key", () =>
       Effect.gen(function*() {
         const inner = innerDouble(refused)

@@ -145,6 +145,24 @@ describe("TlsServer", () => {
       { name: "a PEM bundle with the certificate and no key", options: () => ({ pem: certs.server.cert }), code: "EINVAL", detail: NEEDS_KEY },
       { name: "a PEM bundle with the key and no certificate", options: () => ({ pem: certs.server.key }), code: "EINVAL", detail: NEEDS_KEY },
       { name: "an empty PEM bundle", options: () => ({ pem: "" }), code: "EINVAL", detail: NEEDS_KEY },
+      {
+        name: "a negative handshake timeout",
+        options: () => ({ ...serverOptions(), handshakeTimeout: -1 }),
+        code: "EINVAL",
+        detail: "handshakeTimeout must be a duration of 0 or more, got -1"
+      },
+      {
+        name: "a NaN handshake timeout",
+        options: () => ({ ...serverOptions(), handshakeTimeout: "NaN seconds" }),
+        code: "EINVAL",
+        detail: `handshakeTimeout must be a duration of 0 or more, got "NaN seconds"`
+      },
+      {
+        name: "no handshake slot",
+        options: () => ({ ...serverOptions(), maxConcurrentHandshakes: 0 }),
+        code: "EINVAL",
+        detail: "maxConcurrentHandshakes must be a positive integer, got 0"
+      },
       { name: "a bad SNI certificate", options: () => ({ ...serverOptions(), serverNames: { "other.test": { cert: certs.other.cert } } }), code: "EINVAL" }
     ]
     for (const { code, detail, name, options } of cases) {

@@ -1,6 +1,7 @@
 import type { Connection } from "@effect-socket/socket/Connection"
 import { ConnectError, ServerError } from "@effect-socket/socket/SocketError"
 import { isIP } from "@effect-socket/socket/SocketUri"
+import { decodeDuration } from "@effect-socket/socket/internal/validate"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -195,6 +196,9 @@ const alpnProtocols = (protocols: ReadonlyArray<string> | undefined): Either.Eit
     ? Either.right(protocols)
     : Either.left({ code: "EINVAL", detail: "ALPN protocol names must be 1 to 255 bytes long" })
 
+const handshakeTimeout = (input: Duration.DurationInput): Either.Either<Duration.Duration, Failure> =>
+  Either.mapLeft(decodeDuration("handshakeTimeout", input), (detail) => ({ code: "EINVAL", detail }))
+
 /** Prepares the client side once (its `SecureContext`); `TlsConnector` reuses it for every connection. */
 export const clientConfig = (
   options: Omit<ClientOptions, "role" | "peerName" | "uri" | "unread">
@@ -205,7 +209,7 @@ export const clientConfig = (
       verifyPeer: options.verifyPeer ?? true,
       verifyPeerName: options.verifyPeerName ?? true,
       alpnProtocols: yield* alpnProtocols(options.alpnProtocols),
-      handshakeTimeout: options.handshakeTimeout === undefined ? undefined : Duration.decode(options.handshakeTimeout)
+      handshakeTimeout: options.handshakeTimeout === undefined ? undefined : yield* handshakeTimeout(options.handshakeTimeout)
     }
   })
 
@@ -230,7 +234,7 @@ export const serverConfig = (
       serverNames,
       requestCert: options.requestCert ?? false,
       alpnProtocols: yield* alpnProtocols(options.alpnProtocols),
-      handshakeTimeout: Duration.decode(options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT)
+      handshakeTimeout: yield* handshakeTimeout(options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT)
     }
   })
 
