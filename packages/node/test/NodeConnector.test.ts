@@ -129,6 +129,20 @@ describe("NodeConnector with doubles", () => {
       }
     }))
 
+  it.scoped("a negative or NaN timeout fails tcp:// and tls:// connects with EINVAL, asking no connector", () =>
+    Effect.gen(function*() {
+      for (const timeout of [-1, NaN]) {
+        const tcp = recordingConnector("hang")
+        const layer = NodeConnector.layer({ tcp: tcp.layer, dns: false, timeout })
+        for (const uri of ["tcp://192.0.2.1:80", "tls://192.0.2.1:443"]) {
+          const error = yield* Effect.flip(connectVia(layer, uri))
+          assert.strictEqual(error.code, "EINVAL")
+          assert.strictEqual(error.message, `Connection to ${uri} failed: timeout must be a duration of 0 or more, got ${timeout} (EINVAL)`)
+        }
+        assert.deepStrictEqual(tcp.uris, [])
+      }
+    }))
+
   it.scoped("with timeout: false never times out", () =>
     Effect.gen(function*() {
       const layer = NodeConnector.layer({ tcp: recordingConnector("hang").layer, dns: false, timeout: false })

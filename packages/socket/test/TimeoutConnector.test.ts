@@ -140,6 +140,33 @@ describe("TimeoutConnector", () => {
       assert.strictEqual(yield* Fiber.join(attempt), double.connection)
     }))
 
+  it.scoped("zero times out at once, without the clock moving, and releases what the attempt held", () =>
+    Effect.gen(function*() {
+      const double = scripted(Duration.infinity, "hang")
+      const error = yield* Effect.flip(TimeoutConnector.withTimeout(double.connector, 0).connect("tcp://10.0.0.1:80"))
+      assert.strictEqual(error.reason, "Timeout")
+      assert.deepStrictEqual(double.events, ["open tcp://10.0.0.1:80", "released"])
+    }))
+
+  it.scoped("a negative or NaN timeout, or a string that is no duration, fails every connect with EINVAL", () =>
+    Effect.gen(function*() {
+      const double = scripted(0, "connect")
+      const cases: ReadonlyArray<readonly [Duration.DurationInput, string]> = [
+        [-1, "-1"],
+        [NaN, "NaN"],
+        ["-3 seconds", `"-3 seconds"`],
+        ["soon", `"soon"`],
+        [-1n, "-1"]
+      ]
+      for (const [timeout, shown] of cases) {
+        const error = yield* Effect.flip(TimeoutConnector.withTimeout(double.connector, timeout).connect("tcp://10.0.0.1:80"))
+        assert.strictEqual(error.reason, "Failed")
+        assert.strictEqual(error.code, "EINVAL")
+        assert.strictEqual(error.message, `Connection to tcp://10.0.0.1:80 failed: timeout must be a duration of 0 or more, got ${shown} (EINVAL)`)
+      }
+      assert.deepStrictEqual(double.events, [])
+    }))
+
   it.scoped("each attempt gets its own deadline", () =>
     Effect.gen(function*() {
       const double = scripted(Duration.infinity, "hang")
