@@ -84,7 +84,9 @@ const readHostsFile = (path: string | false) =>
 
 /**
  * Makes the resolver: reads the hosts file and checks `servers`. Fails with a `DnsError`
- * (`Invalid`, `EINVAL`) when a server address is malformed.
+ * (`Invalid`, `EINVAL`, the address in `server`) when a server address is malformed or its port
+ * is not 1–65535: `Invalid DNS server address "127.0.0.1:99999": Port must be an integer from 1
+ * to 65535, got 99999 (EINVAL)`.
  *
  * `resolve`/`resolveWithTtl` fail with `NotFound` (`ENOTFOUND`, NXDOMAIN), `NoData` (`ENODATA`),
  * `ServerFailure` (`ESERVFAIL`), `Refused` (`EREFUSED`), `Timeout` (`ETIMEOUT`, after `tries`
@@ -138,22 +140,44 @@ export const make = (options: Options = {}): Effect.Effect<Context.Tag.Service<R
     })
   })
 
+/**
+ * Why `server` is not a DNS server address (`IP`, `IP:port`, `[IPv6]` or `[IPv6]:port`), if so.
+ * Checked before c-ares sees it: Node 20 takes port 99999 modulo 65536, and port 0 aborts the
+ * process.
+ */
+const serverProblem = (server: string): string | undefined => {
+  const bracketed = /^\[([^\]]*)\](?::(.*))?$/.exec(server)
+  const colon = server.lastIndexOf(":")
+  const [host, port] = bracketed !== null
+    ? [bracketed[1]!, bracketed[2]]
+    : net.isIPv6(server) || colon < 0
+    ? [server, undefined]
+    : [server.slice(0, colon), server.slice(colon + 1)]
+  if (net.isIP(host) === 0) return "Not an IP address"
+  if (port !== undefined && !(/^[0-9]{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) {
+    return `Port must be an integer from 1 to 65535, got ${port}`
+  }
+  return undefined
+}
+
+const invalidServer = (server: string, detail: string, cause?: unknown) =>
+  new DnsError({ reason: "Invalid", host: server, server, code: "EINVAL", detail, cause })
+
 const checkServers = (servers: ReadonlyArray<string>) =>
-  Effect.try({
-    try: () => {
-      // setServers validates and normalizes; the channel is dropped unused.
-      const channel = new dns.Resolver()
-      channel.setServers(servers)
-      return channel.getServers()
-    },
-    catch: (error) =>
-      new DnsError({
-        reason: "Invalid",
-        host: servers.join(", "),
-        code: "EINVAL",
-        detail: `Invalid DNS server address: ${error instanceof Error ? error.message : String(error)}`,
-        cause: error
-      })
+  Effect.suspend(() => {
+    for (const server of servers) {
+      const problem = serverProblem(server)
+      if (problem !== undefined) return Effect.fail(invalidServer(server, problem))
+    }
+    return Effect.try({
+      try: () => {
+        // setServers normalizes; the channel is dropped unused.
+        const channel = new dns.Resolver()
+        channel.setServers(servers)
+        return channel.getServers()
+      },
+      catch: (error) => invalidServer(servers.join(", "), error instanceof Error ? error.message : String(error), error)
+    })
   })
 
 /**

@@ -143,6 +143,16 @@ describe("NodeConnector with doubles", () => {
       }
     }))
 
+  it.effect("a malformed dns server fails to build, saying the address is invalid", () =>
+    Effect.gen(function*() {
+      for (const dns of ["bogus", "127.0.0.1:99999"]) {
+        const error = yield* Effect.flip(Effect.scoped(Layer.build(NodeConnector.layer({ dns }))))
+        assert.strictEqual(error._tag, "DnsError")
+        assert.isTrue(error.message.startsWith(`Invalid DNS server address "${dns}": `), error.message)
+        assert.isTrue(error.message.endsWith(" (EINVAL)"), error.message)
+      }
+    }))
+
   it.scoped("with timeout: false never times out", () =>
     Effect.gen(function*() {
       const layer = NodeConnector.layer({ tcp: recordingConnector("hang").layer, dns: false, timeout: false })

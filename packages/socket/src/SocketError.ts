@@ -200,7 +200,9 @@ export class ServerError extends Data.TaggedError("ServerError")<{
  * A DNS lookup failed. `reason`: `NotFound` (NXDOMAIN, `ENOTFOUND`), `NoData` (the name exists
  * but has no record of the family, `ENODATA`), `ServerFailure` (SERVFAIL, `ESERVFAIL`),
  * `Refused` (`EREFUSED`), `Timeout` (`ETIMEOUT`), `Invalid` (not a host name, `EINVAL`),
- * `Other`.
+ * `Other`. A resolver configured with a malformed DNS server address fails with `Invalid` and
+ * that address in `server`, before any query: `Invalid DNS server address "bogus": Not an IP
+ * address (EINVAL)`.
  *
  * @since 0.1.0
  * @category errors
@@ -212,8 +214,13 @@ export class DnsError extends Data.TaggedError("DnsError")<{
   readonly code: ErrorCode
   readonly detail?: string
   readonly cause?: unknown
+  /** The malformed DNS server address, when the resolver's configuration rather than a query failed. */
+  readonly server?: string
 }> {
   override get message(): string {
+    if (this.server !== undefined) {
+      return `Invalid DNS server address "${this.server}": ${withCode(this.detail ?? "Unknown error", this.code)}`
+    }
     const record = this.family === 6 ? " (AAAA)" : this.family === 4 ? " (A)" : ""
     return `DNS query for ${this.host}${record} failed: ${withCode(this.detail ?? "Unknown error", this.code)}`
   }
