@@ -155,7 +155,8 @@ describe("TimeoutConnector", () => {
         [-1, "-1"],
         [NaN, "NaN"],
         ["-3 seconds", `"-3 seconds"`],
-        ["soon", `"soon"`],
+        // Not a DurationInput by its type, but a JavaScript caller may pass it: Duration.decode throws on it.
+        ["soon" as unknown as Duration.DurationInput, `"soon"`],
         [-1n, "-1"]
       ]
       for (const [timeout, shown] of cases) {
