@@ -56,6 +56,16 @@ export class InvalidUriError extends Data.TaggedError("InvalidUriError")<{
 }
 
 /**
+ * Seconds with one decimal at least, as ReactPHP prints them (`3.0`), and as many more as the
+ * milliseconds need (`0.25`, `0.001`): a sub-second timeout never reads `0.0`.
+ */
+const formatSeconds = (duration: Duration.Duration): string => {
+  let text = (Duration.toMillis(duration) / 1000).toFixed(3)
+  while (text.endsWith("0") && !text.endsWith(".0")) text = text.slice(0, -1)
+  return text
+}
+
+/**
  * The stage a connection attempt failed or was cancelled in; it picks ReactPHP's wording.
  *
  * @since 0.1.0
@@ -89,10 +99,8 @@ export class ConnectError extends Data.TaggedError("ConnectError")<{
         return this.cause instanceof InvalidUriError ? this.cause.message : withCode(`Given URI "${this.uri}" is invalid`, this.code)
       case "NoConnector":
         return withCode(this.detail ?? `No connector available for URI "${this.uri}"`, this.code)
-      case "Timeout": {
-        const seconds = Duration.toMillis(this.timeout ?? Duration.zero) / 1000
-        return `Connection to ${this.uri} timed out after ${seconds.toFixed(1)} seconds (${this.code})`
-      }
+      case "Timeout":
+        return `Connection to ${this.uri} timed out after ${formatSeconds(this.timeout ?? Duration.zero)} seconds (${this.code})`
       case "Cancelled":
         return `Connection to ${this.uri} cancelled${this.stage && this.stage !== "connect" ? ` during ${this.stage}` : ""} (${this.code})`
       case "Failed": {

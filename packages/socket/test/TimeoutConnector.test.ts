@@ -59,15 +59,27 @@ describe("TimeoutConnector", () => {
       assert.deepStrictEqual(double.events, ["open tcp://10.0.0.1:80", "released"])
     }))
 
-  it.scoped("formats fractional timeouts to one decimal, with the URI as given", () =>
+  it.scoped("formats fractional timeouts with at least one decimal and up to milliseconds, with the URI as given", () =>
     Effect.gen(function*() {
       const double = scripted(Duration.infinity, "hang")
       const connector = TimeoutConnector.withTimeout(double.connector, "10 millis")
       const attempt = yield* Effect.fork(connector.connect("example.com:80"))
       yield* TestClock.adjust("10 millis")
       const error = yield* Effect.flip(Fiber.join(attempt))
-      assert.strictEqual(error.message, "Connection to example.com:80 timed out after 0.0 seconds (ETIMEDOUT)")
+      assert.strictEqual(error.message, "Connection to example.com:80 timed out after 0.01 seconds (ETIMEDOUT)")
       assert.deepStrictEqual(error.timeout, Duration.millis(10))
+      const cases: ReadonlyArray<readonly [Duration.DurationInput, string]> = [
+        ["3 seconds", "3.0"],
+        ["250 millis", "0.25"],
+        ["1 millis", "0.001"],
+        ["1500 millis", "1.5"],
+        ["61234 millis", "61.234"],
+        [0, "0.0"]
+      ]
+      for (const [timeout, seconds] of cases) {
+        const message = new ConnectError({ reason: "Timeout", uri: "tcp://10.0.0.1:80", code: "ETIMEDOUT", timeout: Duration.decode(timeout) }).message
+        assert.strictEqual(message, `Connection to tcp://10.0.0.1:80 timed out after ${seconds} seconds (ETIMEDOUT)`)
+      }
     }))
 
   it.effect("passes a connection made before the deadline through, and keeps it until the caller's scope closes", () =>
