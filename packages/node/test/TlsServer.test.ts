@@ -129,7 +129,7 @@ describe("TlsServer", () => {
       }))
   })
 
-  describe("bad credentials fail make at once", () => {
+  describe("bad credentials or options fail make at once", () => {
     const NEEDS_KEY = "A TLS server needs a certificate and its private key (`pem`, or `cert` and `key`)"
     const cases: ReadonlyArray<{
       readonly name: string
