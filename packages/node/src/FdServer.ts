@@ -16,8 +16,9 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import { tcpAddresses } from "./internal/addresses.js"
 import { describe, describeCode } from "./internal/errno.js"
-import { checkListenOptions } from "./internal/listenOptions.js"
 import { listen } from "./internal/netServer.js"
+import type { Rule } from "@effect-socket/socket/internal/options"
+import { invalidOption } from "@effect-socket/socket/internal/options"
 
 /**
  * Options of {@link make}.
@@ -46,6 +47,8 @@ export interface Options {
  */
 export const DEFAULT_BACKLOG = 511
 
+const OPTION_RULES = { backlog: "positive", noDelay: "boolean", readHighWaterMark: "count" } as const satisfies Record<keyof Options, Rule>
+
 /** The largest fd number accepted: an `int` in the kernel's API. */
 const MAX_FD = 2 ** 31 - 1
 
@@ -71,7 +74,7 @@ export const parseUri = (uri: string | number): Either.Either<number, InvalidUri
  * and for an unnamed socket, the `fd://N` URI). Connections are named as by `TcpServer` or
  * `UnixServer`.
  *
- * Fails with `EINVAL` for a malformed URI or an option out of range (before the descriptor is
+ * Fails with `EINVAL` for a malformed URI or a bad option value (before the descriptor is
  * touched), with `EBADF` when the descriptor is not open and with
  * `ENOTSOCK` when it is not a socket (both checked with `fstat` before listening), and with
  * `EINVAL` when the socket cannot listen (a connected or datagram socket):
@@ -89,8 +92,9 @@ export const make = (uri: string | number, options: Options = {}): Effect.Effect
   Effect.gen(function*() {
     const fd = yield* Effect.mapError(parseUri(uri), ListenError.invalidUri)
     const fdUri = `fd://${fd}`
-    yield* checkListenOptions(fdUri, options)
     const fail = (code: string, detail: string, cause?: unknown) => new ListenError({ reason: "Listen", uri: fdUri, code, detail, cause })
+    const invalid = invalidOption(options, OPTION_RULES)
+    if (invalid !== undefined) return yield* Effect.fail(fail("EINVAL", invalid))
     const stat = yield* Effect.async<fs.Stats, ListenError>((resume) =>
       fs.fstat(fd, (error, stats) => {
         if (error === null) return resume(Effect.succeed(stats))

@@ -62,8 +62,8 @@ export interface Options<E = never> {
   /**
    * Bound on a whole `tcp://` or `tls://` connection attempt, DNS and handshakes included
    * (`ETIMEDOUT` past it); `false` (or `Duration.infinity`) for none. Default 60 seconds (PHP's
-   * `default_socket_timeout`, which ReactPHP uses). Zero times out at once; a negative or `NaN`
-   * amount makes every `tcp://` and `tls://` connect fail with `EINVAL` (see
+   * `default_socket_timeout`, which ReactPHP uses). A duration that is not positive (zero, a
+   * negative or `NaN` amount) makes every `tcp://` and `tls://` connect fail with `EINVAL` (see
    * `TimeoutConnector.withTimeout`).
    */
   readonly timeout?: Duration.DurationInput | false

@@ -25,6 +25,8 @@ import * as dns from "node:dns"
 import * as fs from "node:fs/promises"
 import * as net from "node:net"
 import * as HostsFile from "./internal/hostsFile.js"
+import type { Rule } from "@effect-socket/socket/internal/options"
+import { firstInvalidOption, MAX_INT32 } from "@effect-socket/socket/internal/options"
 
 /**
  * Options of {@link make} and {@link layer}.
@@ -84,9 +86,11 @@ const readHostsFile = (path: string | false) =>
 
 /**
  * Makes the resolver: reads the hosts file and checks `servers`. Fails with a `DnsError`
- * (`Invalid`, `EINVAL`, the address in `server`) when a server address is malformed or its port
- * is not 1–65535: `Invalid DNS server address "127.0.0.1:99999": Port must be an integer from 1
- * to 65535, got 99999 (EINVAL)`.
+ * (`Invalid`, `EINVAL`), before any query: with the address in `server` when a server address
+ * is malformed or its port is not 1–65535 (`Invalid DNS server address "127.0.0.1:99999": Port
+ * must be an integer from 1 to 65535, got 99999 (EINVAL)`); with the option's name in `option`
+ * when `timeout` is not a positive duration or `tries` not an integer from 1 (c-ares would throw
+ * at the first lookup): `Invalid option tries: 0, expected an integer from 1 to 2147483647 (EINVAL)`.
  *
  * `resolve`/`resolveWithTtl` fail with `NotFound` (`ENOTFOUND`, NXDOMAIN), `NoData` (`ENODATA`),
  * `ServerFailure` (`ESERVFAIL`), `Refused` (`EREFUSED`), `Timeout` (`ETIMEOUT`, after `tries`
@@ -98,8 +102,13 @@ const readHostsFile = (path: string | false) =>
  */
 export const make = (options: Options = {}): Effect.Effect<Context.Tag.Service<Resolver>, DnsError> =>
   Effect.gen(function*() {
+    const invalid = firstInvalidOption(options, OPTION_RULES)
+    if (invalid !== undefined) {
+      return yield* new DnsError({ reason: "Invalid", host: "", option: invalid.name, code: "EINVAL", detail: invalid.detail })
+    }
     const channelOptions: dns.ResolverOptions = {
-      ...(options.timeout === undefined ? {} : { timeout: Math.max(1, Math.round(Duration.toMillis(options.timeout))) }),
+      // c-ares takes an int of milliseconds.
+      ...(options.timeout === undefined ? {} : { timeout: Math.min(MAX_INT32, Math.max(1, Math.round(Duration.toMillis(options.timeout)))) }),
       ...(options.tries === undefined ? {} : { tries: options.tries })
     }
     const servers = options.servers === undefined ? undefined : yield* checkServers(options.servers)
@@ -145,7 +154,8 @@ export const make = (options: Options = {}): Effect.Effect<Context.Tag.Service<R
  * Checked before c-ares sees it: Node 20 takes port 99999 modulo 65536, and port 0 aborts the
  * process.
  */
-const serverProblem = (server: string): string | undefined => {
+const serverProblem = (server: unknown): string | undefined => {
+  if (typeof server !== "string") return "Not an IP address"
   const bracketed = /^\[([^\]]*)\](?::(.*))?$/.exec(server)
   const colon = server.lastIndexOf(":")
   const [host, port] = bracketed !== null
@@ -163,11 +173,16 @@ const serverProblem = (server: string): string | undefined => {
 const invalidServer = (server: string, detail: string, cause?: unknown) =>
   new DnsError({ reason: "Invalid", host: server, server, code: "EINVAL", detail, cause })
 
+/** `servers` is checked below, the others by their rule. */
+const OPTION_RULES = { timeout: "duration", tries: "positive", hostsFile: "file" } as const satisfies Record<Exclude<keyof Options, "servers">, Rule>
+
 const checkServers = (servers: ReadonlyArray<string>) =>
   Effect.suspend(() => {
+    // Untyped callers may pass anything.
+    if (!Array.isArray(servers)) return Effect.fail(invalidServer(String(servers), "Not a list of DNS server addresses"))
     for (const server of servers) {
       const problem = serverProblem(server)
-      if (problem !== undefined) return Effect.fail(invalidServer(server, problem))
+      if (problem !== undefined) return Effect.fail(invalidServer(String(server), problem))
     }
     return Effect.try({
       try: () => {

@@ -9,12 +9,13 @@ import type { Connection } from "@effect-socket/socket/Connection"
 import { Connector } from "@effect-socket/socket/Connector"
 import { ConnectError, InvalidUriError } from "@effect-socket/socket/SocketError"
 import * as SocketUri from "@effect-socket/socket/SocketUri"
-import { firstProblem, optionalIntegerProblem } from "@effect-socket/socket/internal/validate"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import { tcpAddresses, withTcpScheme } from "./internal/addresses.js"
 import { dialScoped } from "./internal/dial.js"
+import type { Rule } from "@effect-socket/socket/internal/options"
+import { invalidOption } from "@effect-socket/socket/internal/options"
 
 /**
  * Options of {@link layerWith}.
@@ -41,9 +42,10 @@ export interface Options {
 /**
  * Connects to `tcp://IP:port` (the scheme may be omitted; a `?hostname=` query is ignored here
  * and kept for TLS). Fails with `EINVAL` before opening a socket for a malformed URI, a port
- * outside 1–65535 or a host that is not an IP literal (reason `InvalidUri`), and for an invalid
- * option (reason `Failed`: `Connection to tcp://127.0.0.1:80 failed: localPort must be an integer
- * from 0 to 65535, got 99999 (EINVAL)`); with `Failed` and the system code otherwise:
+ * outside 1–65535 or a host that is not an IP literal (reason `InvalidUri`), and for a bad
+ * option value, such as a `localAddress` that is not an IP of the target's family (reason
+ * `Failed`: `Connection to tcp://127.0.0.1:80 failed: Invalid option localPort: 99999, expected
+ * an integer from 0 to 65535 (EINVAL)`); with `Failed` and the system code otherwise:
  * `Connection to tcp://127.0.0.1:9 failed: Connection refused (ECONNREFUSED)`.
  * Interrupting it destroys the socket. The connection belongs to the caller's scope.
  *
@@ -54,9 +56,9 @@ export const connect = (uri: string, options: Options = {}): Effect.Effect<Conne
   // As ReactPHP: the scheme defaults to tcp://, in messages too.
   const full = withTcpScheme(uri)
   return Effect.flatMap(parseTarget(full), (target) => {
-    const problem = optionsProblem(options)
-    if (problem !== undefined) {
-      return Effect.fail(new ConnectError({ reason: "Failed", uri: full, code: "EINVAL", stage: "TCP/IP handshake", detail: problem }))
+    const invalid = invalidOption(options, OPTION_RULES) ?? localFamilyMismatch(options.localAddress, target.host)
+    if (invalid !== undefined) {
+      return Effect.fail(new ConnectError({ reason: "Failed", uri: full, code: "EINVAL", stage: "TCP/IP handshake", detail: invalid }))
     }
     return dialScoped({
       uri: full,
@@ -77,16 +79,19 @@ export const connect = (uri: string, options: Options = {}): Effect.Effect<Conne
   })
 }
 
-/** What is wrong with `options`, if anything: checked before any socket is opened. */
-const optionsProblem = (options: Options) =>
-  firstProblem(
-    options.localAddress === undefined || SocketUri.isIP(options.localAddress)
-      ? undefined
-      : `localAddress must be an IP address, got ${JSON.stringify(options.localAddress)}`,
-    optionalIntegerProblem("localPort", options.localPort, 0, 65535),
-    options.keepAlive === false ? undefined : optionalIntegerProblem("keepAlive", options.keepAlive, 0),
-    optionalIntegerProblem("readHighWaterMark", options.readHighWaterMark, 0)
-  )
+const OPTION_RULES = {
+  localAddress: "ip",
+  localPort: "port",
+  noDelay: "boolean",
+  keepAlive: "milliseconds",
+  readHighWaterMark: "count"
+} as const satisfies Record<keyof Options, Rule>
+
+/** A socket bound to an address of one family cannot connect to the other (the kernel says EINVAL). */
+const localFamilyMismatch = (localAddress: string | undefined, host: string) => {
+  if (localAddress === undefined || SocketUri.ipFamily(localAddress) === SocketUri.ipFamily(host)) return undefined
+  return `Invalid option localAddress: ${JSON.stringify(localAddress)}, expected an IPv${SocketUri.ipFamily(host)} address as the target is one`
+}
 
 const parseTarget = (uri: string) =>
   SocketUri.parseClient(uri).pipe(

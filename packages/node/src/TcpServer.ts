@@ -11,8 +11,9 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type * as net from "node:net"
 import { tcpAddresses, withTcpScheme } from "./internal/addresses.js"
-import { checkListenOptions } from "./internal/listenOptions.js"
 import { listen } from "./internal/netServer.js"
+import type { Rule } from "@effect-socket/socket/internal/options"
+import { invalidOption } from "@effect-socket/socket/internal/options"
 import { InvalidUriError } from "@effect-socket/socket/SocketError"
 
 /**
@@ -40,6 +41,14 @@ export interface Options {
   /** Bytes read ahead of the consumer before a connection is paused, an integer of 0 or more; default 65,536. */
   readonly readHighWaterMark?: number
 }
+
+const OPTION_RULES = {
+  backlog: "positive",
+  ipv6Only: "boolean",
+  noDelay: "boolean",
+  keepAlive: "milliseconds",
+  readHighWaterMark: "count"
+} as const satisfies Record<keyof Options, Rule>
 
 /**
  * The default listen backlog, ReactPHP's (and Node's) 511.
@@ -79,9 +88,10 @@ export const parseUri = (uri: string | number): Effect.Effect<SocketUri.SocketUr
 /**
  * Listens on `uri` (see {@link parseUri}) and returns the `Server`, whose `address` has the
  * real port: `tcp://127.0.0.1:41234`, `tcp://[::1]:41234`. Fails with `EINVAL` before any
- * socket exists for a bad URI (or a number that is not a port) and for an option out of range
- * (`Failed to listen on "tcp://127.0.0.1:0": backlog must be a positive integer, got -1
- * (EINVAL)`), and with `Listen` and the system code otherwise:
+ * socket exists for a bad URI (or a number that is not a port) or option value (`Failed to
+ * listen on "tcp://127.0.0.1:0": Invalid option backlog: -1, expected an integer from 1 to
+ * 2147483647 (EINVAL)`), and with
+ * `Listen` and the system code otherwise:
  * `Failed to listen on "tcp://127.0.0.1:8080": Address already in use (EADDRINUSE)`.
  * Closing the scope stops listening and closes every connection the server accepted.
  *
@@ -90,12 +100,16 @@ export const parseUri = (uri: string | number): Effect.Effect<SocketUri.SocketUr
  */
 export const make = (uri: string | number, options: Options = {}): Effect.Effect<Server, ListenError, Scope.Scope> =>
   Effect.flatMap(parseUri(uri), (parsed) => {
+    const invalid = invalidOption(options, OPTION_RULES)
+    if (invalid !== undefined) {
+      return Effect.fail(new ListenError({ reason: "Listen", uri: SocketUri.format(parsed), code: "EINVAL", detail: invalid }))
+    }
     const keepAlive = options.keepAlive ?? false
     const serverOptions: net.ServerOpts = {
       noDelay: options.noDelay ?? true,
       ...(keepAlive !== false ? { keepAlive: true, keepAliveInitialDelay: keepAlive } : {})
     }
-    return Effect.zipRight(checkListenOptions(SocketUri.format(parsed), options), listen({
+    return listen({
       uri: SocketUri.format(parsed),
       listen: { host: parsed.host, port: parsed.port, ipv6Only: options.ipv6Only ?? false },
       backlog: options.backlog ?? DEFAULT_BACKLOG,
@@ -106,5 +120,5 @@ export const make = (uri: string | number, options: Options = {}): Effect.Effect
       },
       addresses: tcpAddresses,
       ...(options.readHighWaterMark !== undefined ? { readHighWaterMark: options.readHighWaterMark } : {})
-    }))
+    })
   })

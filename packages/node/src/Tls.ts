@@ -116,7 +116,8 @@ export interface ClientOptions extends ContextOptions, VerifyOptions {
   readonly unread?: Uint8Array
   /**
    * Fail with `Timeout` (`ETIMEDOUT`) if the handshake takes longer; default no limit
-   * (`Duration.infinity`). Zero times out at once; a negative or `NaN` amount fails with `EINVAL`.
+   * (`Duration.infinity`). A duration that is not positive (zero, a negative or `NaN` amount)
+   * fails with `EINVAL`.
    */
   readonly handshakeTimeout?: Duration.DurationInput
 }
@@ -162,7 +163,8 @@ export interface ServerOptions extends ServerContextOptions {
   readonly unread?: Uint8Array
   /**
    * Fail if the client has not completed the handshake by then (`ETIMEDOUT`); default 10 s.
-   * Zero times out at once, `Duration.infinity` never; a negative or `NaN` amount fails with `EINVAL`.
+   * `Duration.infinity` never; a duration that is not positive (zero, a negative or `NaN` amount)
+   * fails with `EINVAL`.
    */
   readonly handshakeTimeout?: Duration.DurationInput
 }

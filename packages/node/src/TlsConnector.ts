@@ -32,8 +32,9 @@ import type * as Tls from "./Tls.js"
 export interface Options extends Tls.ContextOptions, Tls.VerifyOptions {
   /**
    * Fail with `Timeout` (`ETIMEDOUT`) if the TLS handshake alone takes longer; default no limit
-   * (a `TimeoutConnector` above this one bounds the whole connection attempt). Zero times out at
-   * once; a negative or `NaN` amount makes every `connect` fail with `EINVAL` before any I/O.
+   * (a `TimeoutConnector` above this one bounds the whole connection attempt). A duration that is
+   * not positive (zero, a negative or `NaN` amount) makes every `connect` fail with `EINVAL`
+   * before any I/O.
    */
   readonly handshakeTimeout?: Duration.DurationInput
 }

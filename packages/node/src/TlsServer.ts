@@ -11,7 +11,6 @@ import type { Server } from "@effect-socket/socket/Server"
 import { TypeId } from "@effect-socket/socket/Server"
 import type { ServerError } from "@effect-socket/socket/SocketError"
 import { ListenError } from "@effect-socket/socket/SocketError"
-import { optionalIntegerProblem } from "@effect-socket/socket/internal/validate"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -19,6 +18,7 @@ import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { invalidOption } from "@effect-socket/socket/internal/options"
 import * as internal from "./internal/tls.js"
 import type * as Tls from "./Tls.js"
 
@@ -34,8 +34,8 @@ export interface Options extends Tls.ServerContextOptions {
   /**
    * How long a client has to complete its handshake once accepted; default 10 seconds. Past
    * it the socket is closed and a `Handshake` error with `ETIMEDOUT` is reported. Measured with
-   * Effect's `Clock`. Zero times out at once, `Duration.infinity` never; a negative or `NaN`
-   * amount fails `make` with `EINVAL`.
+   * Effect's `Clock`. `Duration.infinity` never times out; a duration that is not positive
+   * (zero, a negative or `NaN` amount) fails `make` with `EINVAL`.
    */
   readonly handshakeTimeout?: Duration.DurationInput
   /**
@@ -57,9 +57,9 @@ export const DEFAULT_MAX_CONCURRENT_HANDSHAKES = 511
 const tlsAddress = (address: string) => address.replace(/^tcp:\/\//, "tls://")
 
 const configure = (options: Options, uri: string): Either.Either<internal.ServerConfig, ListenError> => {
-  const problem = optionalIntegerProblem("maxConcurrentHandshakes", options.maxConcurrentHandshakes, 1)
-  const config = problem === undefined ? internal.serverConfig(options) : Either.left({ code: "EINVAL", detail: problem })
-  return Either.mapLeft(config, (failure) => new ListenError({ reason: "Tls", uri, ...failure }))
+  const invalid = invalidOption(options, { maxConcurrentHandshakes: "positive" })
+  if (invalid !== undefined) return Either.left(new ListenError({ reason: "Tls", uri, code: "EINVAL", detail: invalid }))
+  return Either.mapLeft(internal.serverConfig(options), (failure) => new ListenError({ reason: "Tls", uri, ...failure }))
 }
 
 const wrap = (server: Server, config: internal.ServerConfig, maxConcurrentHandshakes: number) =>

@@ -12,6 +12,8 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import { unixAddresses } from "./internal/addresses.js"
 import { dialScoped } from "./internal/dial.js"
+import type { Rule } from "@effect-socket/socket/internal/options"
+import { invalidOption } from "@effect-socket/socket/internal/options"
 import { parseUnixPath } from "./internal/unixPath.js"
 
 /**
@@ -30,8 +32,8 @@ export interface Options {
  * The connection's `remoteAddress` is `unix://` and the path as given, its `localAddress` is
  * `None` (the client socket has no name), as in ReactPHP.
  *
- * Fails with `EINVAL` for another scheme, an empty path or a path longer than the platform
- * allows (107 bytes on Linux), before opening a socket; with `Failed` and the system code
+ * Fails with `EINVAL` for another scheme, an empty path, a path longer than the platform
+ * allows (107 bytes on Linux) or a bad option value, before opening a socket; with `Failed` and the system code
  * otherwise, naming the path:
  * `Connection to unix:///run/app.sock failed: No such file or directory (ENOENT)` when there is
  * no such file, `… failed: Connection refused (ECONNREFUSED)` when nobody listens on it.
@@ -41,14 +43,19 @@ export interface Options {
  * @category constructors
  */
 export const connect = (uri: string, options: Options = {}): Effect.Effect<Connection, ConnectError, Scope.Scope> =>
-  Effect.flatMap(Effect.mapError(parseUnixPath(uri), ConnectError.invalidUri), (target) =>
-    dialScoped({
+  Effect.flatMap(Effect.mapError(parseUnixPath(uri), ConnectError.invalidUri), (target) => {
+    const invalid = invalidOption(options, { readHighWaterMark: "count" } satisfies Record<keyof Options, Rule>)
+    if (invalid !== undefined) {
+      return Effect.fail(new ConnectError({ reason: "Failed", uri: target.uri, code: "EINVAL", stage: "connect", detail: invalid }))
+    }
+    return dialScoped({
       uri: target.uri,
       connect: { path: target.nodePath },
       stage: "connect",
       addresses: unixAddresses({ remote: target.uri }),
       readHighWaterMark: options.readHighWaterMark
-    }))
+    })
+  })
 
 /**
  * A `Connector` for `unix://` paths with {@link Options}.

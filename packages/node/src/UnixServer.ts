@@ -15,9 +15,10 @@ import * as path from "node:path"
 import { unixAddresses } from "./internal/addresses.js"
 import { dialScoped } from "./internal/dial.js"
 import { describe, describeCode } from "./internal/errno.js"
-import { checkListenOptions } from "./internal/listenOptions.js"
 import type { ListenSpec } from "./internal/netServer.js"
 import { listen } from "./internal/netServer.js"
+import type { Rule } from "@effect-socket/socket/internal/options"
+import { invalidOption } from "@effect-socket/socket/internal/options"
 import type { UnixPath } from "./internal/unixPath.js"
 import { parseUnixPath } from "./internal/unixPath.js"
 
@@ -54,6 +55,14 @@ export interface Options {
   readonly readHighWaterMark?: number
 }
 
+const OPTION_RULES = {
+  backlog: "positive",
+  replaceStale: "boolean",
+  readableAll: "boolean",
+  writableAll: "boolean",
+  readHighWaterMark: "count"
+} as const satisfies Record<keyof Options, Rule>
+
 /**
  * The default listen backlog, ReactPHP's (and Node's) 511.
  *
@@ -71,7 +80,7 @@ export const DEFAULT_BACKLOG = 511
  *
  * Fails, before any socket exists, with `EINVAL` for another scheme, an empty path, a path
  * longer than the platform allows (107 bytes on Linux, 103 on macOS), which Node would truncate
- * silently and bind, or an option out of range (`backlog must be a positive integer, got 0`); otherwise with `Listen` and the system code (`EACCES`, `ENOENT` for a
+ * silently and bind, or a bad option value; otherwise with `Listen` and the system code (`EACCES`, `ENOENT` for a
  * missing directory, …). A path in use fails with `EADDRINUSE`:
  * `Failed to listen on "unix:///run/app.sock": Address already in use (EADDRINUSE)` when a live
  * server listens on it; when the file is a stale socket nobody listens on (found by trying to
@@ -87,12 +96,13 @@ export const DEFAULT_BACKLOG = 511
  */
 export const make = (uri: string, options: Options = {}): Effect.Effect<Server, ListenError, Scope.Scope> =>
   Effect.flatMap(Effect.mapError(parseUnixPath(uri), ListenError.invalidUri), (target) => {
+    const invalid = invalidOption(options, OPTION_RULES)
+    if (invalid !== undefined) return Effect.fail(new ListenError({ reason: "Listen", uri: target.uri, code: "EINVAL", detail: invalid }))
     if (target.abstract && (options.readableAll === true || options.writableAll === true)) {
       return Effect.fail(ListenError.invalidUri(
         new InvalidUriError({ uri: target.uri, problem: "Malformed", detail: "an abstract socket has no file mode to set (readableAll, writableAll)" })
       ))
     }
-    const checked = checkListenOptions(target.uri, options)
     const spec: ListenSpec = {
       uri: target.uri,
       listen: {
@@ -105,7 +115,7 @@ export const make = (uri: string, options: Options = {}): Effect.Effect<Server, 
       addresses: unixAddresses({ local: target.uri }),
       ...(options.readHighWaterMark !== undefined ? { readHighWaterMark: options.readHighWaterMark } : {})
     }
-    return Effect.zipRight(checked, listen(spec)).pipe(
+    return listen(spec).pipe(
       Effect.catchIf((error) => error.code === "EACCES" && !target.abstract, (error) => missingDirectory(target, error)),
       Effect.catchIf(
         (error) => error.code === "EADDRINUSE" && !target.abstract,

@@ -159,7 +159,7 @@ describe("NodeResolver", () => {
       assert.deepStrictEqual(server.questions, [])
     }))
 
-  it.effect("fails to build with EINVAL for a malformed server address or port, naming the server, not a query", () =>
+  it.effect("fails to build with EINVAL for a malformed server address or port or a bad option, not as a query", () =>
     Effect.gen(function*() {
       const cases: ReadonlyArray<readonly [string, string]> = [
         ["not an address", "Not an IP address"],
@@ -178,6 +178,9 @@ describe("NodeResolver", () => {
         assert.strictEqual(error.server, server)
         assert.strictEqual(error.message, `Invalid DNS server address "${server}": ${detail} (EINVAL)`)
       }
+      const option = yield* Effect.flip(Layer.build(NodeResolver.layer({ tries: 0 })).pipe(Effect.scoped))
+      assert.strictEqual(option.option, "tries")
+      assert.strictEqual(option.message, "Invalid option tries: 0, expected an integer from 1 to 2147483647 (EINVAL)")
       for (const server of ["127.0.0.1:53", "[::1]:5353", "::1", "[::1]", "192.0.2.53"]) {
         yield* Layer.build(NodeResolver.layer({ servers: [server], hostsFile: false })).pipe(Effect.scoped)
       }

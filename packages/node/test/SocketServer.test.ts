@@ -101,7 +101,10 @@ describe("SocketServer", () => {
         const error = yield* Effect.flip(SocketServer.make(uri, options))
         const backlog = options.tcp?.backlog ?? options.unix?.backlog ?? options.fd?.backlog
         assert.strictEqual(error.reason, "Listen", uri)
-        assert.strictEqual(error.message, `Failed to listen on "${shown}": backlog must be a positive integer, got ${backlog} (EINVAL)`)
+        assert.strictEqual(
+          error.message,
+          `Failed to listen on "${shown}": Invalid option backlog: ${backlog}, expected an integer from 1 to 2147483647 (EINVAL)`
+        )
       }
       assert.strictEqual(process.getActiveResourcesInfo().length, before)
     }))

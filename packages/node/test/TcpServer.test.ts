@@ -119,17 +119,17 @@ describe("TcpServer", () => {
 
     it("options out of range fail with EINVAL before any socket exists", () => {
       const cases: ReadonlyArray<readonly [TcpServer.Options, string]> = [
-        [{ backlog: 0 }, "backlog must be a positive integer, got 0"],
-        [{ backlog: -1 }, "backlog must be a positive integer, got -1"],
-        [{ backlog: NaN }, "backlog must be a positive integer, got NaN"],
-        [{ readHighWaterMark: -1 }, "readHighWaterMark must be an integer of 0 or more, got -1"],
-        [{ keepAlive: 1.5 }, "keepAlive must be an integer of 0 or more, got 1.5"]
+        [{ backlog: 0 }, "backlog: 0, expected an integer from 1 to 2147483647"],
+        [{ backlog: -1 }, "backlog: -1, expected an integer from 1 to 2147483647"],
+        [{ backlog: NaN }, "backlog: NaN, expected an integer from 1 to 2147483647"],
+        [{ readHighWaterMark: -1 }, "readHighWaterMark: -1, expected an integer from 0 to 2147483647"],
+        [{ keepAlive: 1.5 }, "keepAlive: 1.5, expected false or an integer number of milliseconds from 0 to 2147483647"]
       ]
       for (const [options, detail] of cases) {
         const error = rejected(0, options)
         assert.strictEqual(error.reason, "Listen")
         assert.strictEqual(error.code, "EINVAL")
-        assert.strictEqual(error.message, `Failed to listen on "tcp://127.0.0.1:0": ${detail} (EINVAL)`)
+        assert.strictEqual(error.message, `Failed to listen on "tcp://127.0.0.1:0": Invalid option ${detail} (EINVAL)`)
       }
     })
 

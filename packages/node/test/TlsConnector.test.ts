@@ -84,15 +84,15 @@ describe("TlsConnector", () => {
         assert.deepStrictEqual(inner.asked, [])
       }))
 
-    it.scoped("a negative or NaN handshake timeout fails before any I/O", () =>
+    it.scoped("a handshake timeout that is not positive fails before any I/O", () =>
       Effect.gen(function*() {
         const inner = innerDouble(refused)
-        for (const handshakeTimeout of [-1, NaN, [-1, 0] as const]) {
+        for (const handshakeTimeout of [0, -1, NaN]) {
           const error = yield* Effect.flip(connectWith(withInner(inner.layer, { handshakeTimeout }), "tls://example.com:443"))
           assert.strictEqual(error.code, "EINVAL")
           assert.strictEqual(
             error.message,
-            `Connection to tls://example.com:443 failed during TLS handshake: handshakeTimeout must be a duration of 0 or more, got ${handshakeTimeout} (EINVAL)`
+            `Connection to tls://example.com:443 failed during TLS handshake: Invalid option handshakeTimeout: ${handshakeTimeout}, expected a positive duration (milliseconds, or a Duration such as "5 seconds") (EINVAL)`
           )
         }
         assert.deepStrictEqual(inner.asked, [])

@@ -149,19 +149,19 @@ describe("TlsServer", () => {
         name: "a negative handshake timeout",
         options: () => ({ ...serverOptions(), handshakeTimeout: -1 }),
         code: "EINVAL",
-        detail: "handshakeTimeout must be a duration of 0 or more, got -1"
+        detail: `Invalid option handshakeTimeout: -1, expected a positive duration (milliseconds, or a Duration such as "5 seconds")`
       },
       {
         name: "a NaN handshake timeout",
         options: () => ({ ...serverOptions(), handshakeTimeout: "NaN seconds" }),
         code: "EINVAL",
-        detail: `handshakeTimeout must be a duration of 0 or more, got "NaN seconds"`
+        detail: `Invalid option handshakeTimeout: "NaN seconds", expected a positive duration (milliseconds, or a Duration such as "5 seconds")`
       },
       {
         name: "no handshake slot",
         options: () => ({ ...serverOptions(), maxConcurrentHandshakes: 0 }),
         code: "EINVAL",
-        detail: "maxConcurrentHandshakes must be a positive integer, got 0"
+        detail: "Invalid option maxConcurrentHandshakes: 0, expected an integer from 1 to 2147483647"
       },
       { name: "a bad SNI certificate", options: () => ({ ...serverOptions(), serverNames: { "other.test": { cert: certs.other.cert } } }), code: "EINVAL" }
     ]

@@ -112,7 +112,8 @@ export interface PairOptions {
  *
  * `read` never fails. Both connections are closed when the scope closes. A `highWaterMark` that
  * is not an integer of 0 or more is a programming error: the effect dies with an
- * `IllegalArgumentException` (`highWaterMark must be an integer of 0 or more, got -1`).
+ * `IllegalArgumentException` (`Connection.makePair: Invalid option highWaterMark: -1, expected an
+ * integer from 0 to 2147483647`).
  *
  * @since 0.1.0
  * @category constructors

@@ -12,7 +12,7 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { Connection } from "./Connection.js"
-import { dieIfInvalid, integerProblem } from "./internal/validate.js"
+import { dieIfInvalid } from "./internal/options.js"
 import type { ServerError } from "./SocketError.js"
 
 /**
@@ -83,7 +83,8 @@ export interface ServeOptions {
  * connection it took from the stream. Fails only if the connection stream fails (and then
  * interrupts the handlers). A `concurrency` that is neither a positive integer nor
  * `"unbounded"` is a programming error: the effect dies at once with an
- * `IllegalArgumentException` (`Server.serve: concurrency must be a positive integer, got 0`).
+ * `IllegalArgumentException` (`Server.serve: Invalid option concurrency: 0, expected
+ * "unbounded" or an integer from 1 to 2147483647`).
  *
  * @since 0.1.0
  * @category combinators
@@ -106,8 +107,6 @@ export const serve: {
     options?: ServeOptions
   ): Effect.Effect<void, ServerError, Exclude<R, Scope.Scope>> => {
     const concurrency = options?.concurrency ?? "unbounded"
-    const problem = concurrency === "unbounded" ? undefined : integerProblem("concurrency", concurrency, 1)
-    if (problem !== undefined) return dieIfInvalid(problem, "Server.serve")
     const handle = (connection: Connection) =>
       handler(connection).pipe(
         Effect.scoped,
@@ -115,6 +114,7 @@ export const serve: {
         Effect.ensuring(connection.close)
       )
     return Effect.scoped(Effect.gen(function*() {
+      yield* dieIfInvalid("Server.serve", { concurrency }, { concurrency: "positiveOrUnbounded" })
       const pull = yield* Stream.toPull(server.connections)
       const handlers = yield* FiberSet.make()
       const slots = concurrency === "unbounded" ? undefined : yield* Effect.makeSemaphore(concurrency)

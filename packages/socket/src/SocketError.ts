@@ -210,7 +210,8 @@ export class ServerError extends Data.TaggedError("ServerError")<{
  * `Refused` (`EREFUSED`), `Timeout` (`ETIMEOUT`), `Invalid` (not a host name, `EINVAL`),
  * `Other`. A resolver configured with a malformed DNS server address fails with `Invalid` and
  * that address in `server`, before any query: `Invalid DNS server address "bogus": Not an IP
- * address (EINVAL)`.
+ * address (EINVAL)`; with a bad option, with its name in `option`:
+ * `Invalid option tries: 0, expected an integer from 1 to 2147483647 (EINVAL)`.
  *
  * @since 0.1.0
  * @category errors
@@ -224,11 +225,14 @@ export class DnsError extends Data.TaggedError("DnsError")<{
   readonly cause?: unknown
   /** The malformed DNS server address, when the resolver's configuration rather than a query failed. */
   readonly server?: string
+  /** The resolver option with a bad value, when that rather than a query failed; `detail` says what is wrong. */
+  readonly option?: string
 }> {
   override get message(): string {
     if (this.server !== undefined) {
       return `Invalid DNS server address "${this.server}": ${withCode(this.detail ?? "Unknown error", this.code)}`
     }
+    if (this.option !== undefined) return withCode(this.detail ?? `Invalid option ${this.option}`, this.code)
     const record = this.family === 6 ? " (AAAA)" : this.family === 4 ? " (A)" : ""
     return `DNS query for ${this.host}${record} failed: ${withCode(this.detail ?? "Unknown error", this.code)}`
   }

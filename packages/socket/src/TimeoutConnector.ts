@@ -5,14 +5,13 @@
  * @since 0.1.0
  */
 import type * as Context from "effect/Context"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import { Connector } from "./Connector.js"
 import { handOver } from "./internal/scope.js"
-import { decodeDuration } from "./internal/validate.js"
+import { invalidOption } from "./internal/options.js"
 import { ConnectError } from "./SocketError.js"
 
 /**
@@ -22,10 +21,11 @@ import { ConnectError } from "./SocketError.js"
  * On timeout the inner attempt is interrupted and everything it opened (sockets, timers, DNS
  * queries) is released before the error is returned; the same holds when the caller interrupts
  * `connect`. An inner success or failure before the deadline is passed through unchanged and
- * cancels the timer. `Duration.infinity` never times out; zero times out at once (only an attempt
- * that completes without waiting gets through). A negative or `NaN` amount, or a string that is
- * not a duration, makes every `connect` fail with `EINVAL` without calling the inner connector:
- * `Connection to tcp://10.0.0.1:80 failed: timeout must be a duration of 0 or more, got -1 (EINVAL)`.
+ * cancels the timer. `Duration.infinity` never times out. A duration that is not positive (zero,
+ * which would give up at once and which elsewhere often means "no limit", a negative or `NaN`
+ * amount, a string that is no duration) makes every `connect` fail with `EINVAL` without calling
+ * the inner connector: `Connection to tcp://10.0.0.1:80 failed: Invalid option timeout: -1,
+ * expected a positive duration (milliseconds, or a Duration such as "5 seconds") (EINVAL)`.
  *
  * @since 0.1.0
  * @category combinators
@@ -34,17 +34,20 @@ export const withTimeout: {
   (duration: Duration.DurationInput): (connector: Context.Tag.Service<Connector>) => Context.Tag.Service<Connector>
   (connector: Context.Tag.Service<Connector>, duration: Duration.DurationInput): Context.Tag.Service<Connector>
 } = dual(2, (connector: Context.Tag.Service<Connector>, duration: Duration.DurationInput): Context.Tag.Service<Connector> =>
-  Either.match(decodeDuration("timeout", duration), {
-    onLeft: (detail) => Connector.of({ connect: (uri) => Effect.fail(new ConnectError({ reason: "Failed", uri, code: "EINVAL", detail })) }),
-    onRight: (timeout) =>
-      Connector.of({
-        connect: (uri) =>
-          handOver(Effect.timeoutFail(connector.connect(uri), {
-            duration: timeout,
-            onTimeout: () => new ConnectError({ reason: "Timeout", uri, code: "ETIMEDOUT", timeout })
-          }))
-      })
-  }))
+{
+  const invalid = invalidOption({ timeout: duration }, { timeout: "duration" })
+  if (invalid !== undefined) {
+    return Connector.of({ connect: (uri) => Effect.fail(new ConnectError({ reason: "Failed", uri, code: "EINVAL", detail: invalid })) })
+  }
+  const timeout = Duration.decode(duration)
+  return Connector.of({
+    connect: (uri) =>
+      handOver(Effect.timeoutFail(connector.connect(uri), {
+        duration: timeout,
+        onTimeout: () => new ConnectError({ reason: "Timeout", uri, code: "ETIMEDOUT", timeout })
+      }))
+  })
+})
 
 /**
  * A layer that decorates the `Connector` it requires with {@link withTimeout}:

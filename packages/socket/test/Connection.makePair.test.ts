@@ -162,8 +162,11 @@ describe("Connection.makePair", () => {
           const exit = yield* Effect.exit(Effect.scoped(Connection.makePair({ highWaterMark })))
           const defect = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.dieOption(exit.cause)) : undefined
           assert.isTrue(Cause.isIllegalArgumentException(defect), String(exit))
-          assert.strictEqual((defect as Error).message, `highWaterMark must be an integer of 0 or more, got ${highWaterMark}`)
-          assert.throws(() => Connection.unsafeMakePair({ highWaterMark }), `got ${highWaterMark}`)
+          assert.strictEqual(
+            (defect as Error).message,
+            `Connection.makePair: Invalid option highWaterMark: ${highWaterMark}, expected an integer from 0 to 2147483647`
+          )
+          assert.throws(() => Connection.unsafeMakePair({ highWaterMark }), `highWaterMark: ${highWaterMark},`)
         }
       }))
 

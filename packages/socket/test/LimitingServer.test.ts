@@ -19,7 +19,10 @@ describe("LimitingServer.make", () => {
           const exit = yield* Effect.exit(LimitingServer.make(server, { limit, pauseOnLimit }))
           const defect = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.dieOption(exit.cause)) : undefined
           assert.isTrue(Cause.isIllegalArgumentException(defect), String(exit))
-          assert.strictEqual((defect as Error).message, `LimitingServer.make: limit must be a positive integer, got ${limit}`)
+          assert.strictEqual(
+            (defect as Error).message,
+            `LimitingServer.make: Invalid option limit: ${limit}, expected null or an integer from 1 to 2147483647`
+          )
         }
       }
       assert.strictEqual((yield* LimitingServer.make(server, { limit: null })).address, "memory://limited")

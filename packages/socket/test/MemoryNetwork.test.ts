@@ -214,7 +214,10 @@ describe("MemoryNetwork", () => {
         for (const backlog of [NaN, 0, -1, 1.5]) {
           const error = yield* Effect.flip(MemoryNetwork.listen("127.0.0.1:80", { backlog }))
           assert.strictEqual(error.code, "EINVAL")
-          assert.strictEqual(error.message, `Failed to listen on "127.0.0.1:80": backlog must be a positive integer, got ${backlog} (EINVAL)`)
+          assert.strictEqual(
+            error.message,
+            `Failed to listen on "127.0.0.1:80": Invalid option backlog: ${backlog}, expected an integer from 1 to 2147483647 (EINVAL)`
+          )
         }
       }).pipe(Effect.provide(MemoryNetwork.layer)))
 
@@ -223,7 +226,10 @@ describe("MemoryNetwork", () => {
         const exit = yield* Effect.exit(Effect.scoped(Layer.build(MemoryNetwork.layerWith({ highWaterMark: NaN }))))
         const defect = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.dieOption(exit.cause)) : undefined
         assert.isTrue(Cause.isIllegalArgumentException(defect), String(exit))
-        assert.strictEqual((defect as Error).message, "highWaterMark must be an integer of 0 or more, got NaN")
+        assert.strictEqual(
+          (defect as Error).message,
+          "MemoryNetwork.layerWith: Invalid option highWaterMark: NaN, expected an integer from 0 to 2147483647"
+        )
       }))
   })
 

@@ -210,7 +210,10 @@ describe("Server.serve", () => {
         const exit = yield* Effect.exit(Server.serve(server, () => Effect.void, { concurrency }))
         const defect = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.dieOption(exit.cause)) : undefined
         assert.isTrue(Cause.isIllegalArgumentException(defect), String(exit))
-        assert.strictEqual((defect as Error).message, `Server.serve: concurrency must be a positive integer, got ${concurrency}`)
+        assert.strictEqual(
+          (defect as Error).message,
+          `Server.serve: Invalid option concurrency: ${concurrency}, expected "unbounded" or an integer from 1 to 2147483647`
+        )
       }
     }))
 

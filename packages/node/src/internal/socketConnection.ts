@@ -120,6 +120,9 @@ export class SocketConnection implements Connection {
   }
 
   private onError(error: Error) {
+    // While paused, Node reads ahead into the socket's own buffer; on an error it destroys the
+    // socket and never emits those bytes, though they came before the error: take them now.
+    for (let data: Buffer | null; (data = this.socket.read() as Buffer | null) !== null;) this.onData(data)
     if (this.failure === undefined) {
       const { code, detail } = describe(error)
       this.failure = new ConnectionError({ reason: "Read", address: this.peer, code, detail, cause: error })

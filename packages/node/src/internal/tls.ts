@@ -1,7 +1,6 @@
 import type { Connection } from "@effect-socket/socket/Connection"
 import { ConnectError, ServerError } from "@effect-socket/socket/SocketError"
 import { isIP } from "@effect-socket/socket/SocketUri"
-import { decodeDuration } from "@effect-socket/socket/internal/validate"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -10,6 +9,7 @@ import * as crypto from "node:crypto"
 import type * as net from "node:net"
 import * as tls from "node:tls"
 import type { ClientOptions, ContextOptions, ServerContextOptions, TlsInfo } from "../Tls.js"
+import { invalidOption } from "@effect-socket/socket/internal/options"
 import type { AddressFormat } from "./socketConnection.js"
 import { SocketConnection } from "./socketConnection.js"
 
@@ -72,8 +72,9 @@ export const makeContext = (options: ContextOptions, needsCertificate: boolean):
   if ((cert === undefined) !== (key === undefined) || (options.pem !== undefined && cert === undefined)) {
     return Either.left({ code: "EINVAL", detail: "A certificate needs its private key, and a key its certificate" })
   }
-  const ca = options.ca === undefined ? undefined : Array.isArray(options.ca) ? options.ca.map(pemText) : pemText(options.ca as Pem)
   try {
+    // Inside the try: a CA that is not PEM text or bytes (from untyped callers) is EINVAL too.
+    const ca = options.ca === undefined ? undefined : Array.isArray(options.ca) ? options.ca.map(pemText) : pemText(options.ca as Pem)
     const context = tls.createSecureContext({
       minVersion: options.minVersion ?? DEFAULT_MIN_VERSION,
       ...(options.maxVersion !== undefined ? { maxVersion: options.maxVersion } : {}),
@@ -173,6 +174,12 @@ const detach = (connection: SocketConnection, unread: Uint8Array | undefined): E
   })
 }
 
+/** A handshake timeout that is not a positive duration (which Effect would make zero) is EINVAL. */
+const checkHandshakeTimeout = (options: { readonly handshakeTimeout?: Duration.DurationInput }): Either.Either<void, Failure> => {
+  const invalid = invalidOption(options, { handshakeTimeout: "duration" })
+  return invalid === undefined ? Either.void : Either.left({ code: "EINVAL", detail: invalid })
+}
+
 /** The client side's verification and negotiation settings, prepared once per connector. */
 export interface ClientConfig {
   readonly context: tls.SecureContext
@@ -192,24 +199,23 @@ export interface ServerConfig {
 }
 
 const alpnProtocols = (protocols: ReadonlyArray<string> | undefined): Either.Either<ReadonlyArray<string> | undefined, Failure> =>
-  protocols === undefined || protocols.every((p) => p.length > 0 && Buffer.byteLength(p) <= 255)
+  protocols === undefined ||
+    (Array.isArray(protocols) && protocols.every((p) => typeof p === "string" && p.length > 0 && Buffer.byteLength(p) <= 255))
     ? Either.right(protocols)
     : Either.left({ code: "EINVAL", detail: "ALPN protocol names must be 1 to 255 bytes long" })
-
-const handshakeTimeout = (input: Duration.DurationInput): Either.Either<Duration.Duration, Failure> =>
-  Either.mapLeft(decodeDuration("handshakeTimeout", input), (detail) => ({ code: "EINVAL", detail }))
 
 /** Prepares the client side once (its `SecureContext`); `TlsConnector` reuses it for every connection. */
 export const clientConfig = (
   options: Omit<ClientOptions, "role" | "peerName" | "uri" | "unread">
 ): Either.Either<ClientConfig, Failure> =>
   Either.gen(function*() {
+    yield* checkHandshakeTimeout(options)
     return {
       context: yield* makeContext(options, false),
       verifyPeer: options.verifyPeer ?? true,
       verifyPeerName: options.verifyPeerName ?? true,
       alpnProtocols: yield* alpnProtocols(options.alpnProtocols),
-      handshakeTimeout: options.handshakeTimeout === undefined ? undefined : yield* handshakeTimeout(options.handshakeTimeout)
+      handshakeTimeout: options.handshakeTimeout === undefined ? undefined : Duration.decode(options.handshakeTimeout)
     }
   })
 
@@ -218,6 +224,7 @@ export const serverConfig = (
   options: ServerContextOptions & { readonly handshakeTimeout?: Duration.DurationInput }
 ): Either.Either<ServerConfig, Failure> =>
   Either.gen(function*() {
+    yield* checkHandshakeTimeout(options)
     const context = yield* makeContext(options, true)
     // A name's certificate inherits the trust and version settings, not the default credentials.
     const { cert: _cert, key: _key, passphrase: _passphrase, pem: _pem, ...shared } = options
@@ -234,7 +241,7 @@ export const serverConfig = (
       serverNames,
       requestCert: options.requestCert ?? false,
       alpnProtocols: yield* alpnProtocols(options.alpnProtocols),
-      handshakeTimeout: yield* handshakeTimeout(options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT)
+      handshakeTimeout: Duration.decode(options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT)
     }
   })
 

@@ -9,7 +9,10 @@ export interface UnixPath {
   readonly path: string
   /** Whether this is a Linux abstract socket (no file). */
   readonly abstract: boolean
-  /** What Node's `listen`/`connect` take: the path, or NUL + name for an abstract socket. */
+  /**
+   * What Node's `listen`/`connect` take: the path (`./8` for `8`, which Node would take for a
+   * port), or NUL + name for an abstract socket.
+   */
   readonly nodePath: string
 }
 
@@ -40,12 +43,15 @@ export const parseUnixPath = (input: string): Either.Either<UnixPath, InvalidUri
   const abstract = path.startsWith("@")
   if (abstract && process.platform !== "linux") return malformed("abstract sockets (@name) exist on Linux only")
   if (abstract && path.length === 1) return malformed("missing abstract socket name")
+  // Node's listen() reads a path that Number() takes for a non-negative number ("8", " ",
+  // "0x1f", "Infinity") as a port and throws: name the same file so that it cannot.
+  const nodePath = abstract ? `\0${path.slice(1)}` : Number(path) >= 0 ? `./${path}` : path
   // The "@" of an abstract name stands for its leading NUL, which does not count.
-  const bytes = Buffer.byteLength(path) - (abstract ? 1 : 0)
+  const bytes = Buffer.byteLength(nodePath) - (abstract ? 1 : 0)
   if (bytes > MAX_PATH_BYTES) {
     return Either.left(
       new InvalidUriError({ uri: input, problem: "PathTooLong", detail: `${bytes} bytes, at most ${MAX_PATH_BYTES}` })
     )
   }
-  return Either.right({ uri: `unix://${path}`, path, abstract, nodePath: abstract ? `\0${path.slice(1)}` : path })
+  return Either.right({ uri: `unix://${path}`, path, abstract, nodePath })
 }

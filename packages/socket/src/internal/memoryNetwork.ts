@@ -14,7 +14,7 @@ import { type Server, TypeId as ServerTypeId } from "../Server.js"
 import { ConnectError, ListenError } from "../SocketError.js"
 import * as SocketUri from "../SocketUri.js"
 import { unsafeMakePair } from "./memoryConnection.js"
-import { assertValid, integerProblem, optionalIntegerProblem } from "./validate.js"
+import { assertValidOptions, invalidOption } from "./options.js"
 import * as Waiters from "./waiters.js"
 
 /** @internal */
@@ -52,7 +52,7 @@ const refused = (uri: string) =>
 
 /** @internal */
 export const make = (options: NetworkOptions = {}) => {
-  assertValid(optionalIntegerProblem("highWaterMark", options.highWaterMark, 0))
+  assertValidOptions("MemoryNetwork.layerWith", options, { highWaterMark: "count" })
   const listeners = new Map<string, Listener>()
   let lastPort = LAST_EPHEMERAL_PORT
   let clients = 0
@@ -144,10 +144,9 @@ export const make = (options: NetworkOptions = {}) => {
   }
 
   const listen = (address: string, listenOptions: ListenOptions = {}): Effect.Effect<Server, ListenError, Scope.Scope> => {
-    const backlog = listenOptions.backlog ?? DEFAULT_BACKLOG
-    const problem = integerProblem("backlog", backlog, 1)
-    if (problem !== undefined) return Effect.fail(new ListenError({ reason: "Listen", uri: address, code: "EINVAL", detail: problem }))
-    return Effect.map(Effect.acquireRelease(bind(address, backlog), unbind), toServer)
+    const invalid = invalidOption(listenOptions, { backlog: "positive" })
+    if (invalid !== undefined) return Effect.fail(new ListenError({ reason: "Listen", uri: address, code: "EINVAL", detail: invalid }))
+    return Effect.map(Effect.acquireRelease(bind(address, listenOptions.backlog ?? DEFAULT_BACKLOG), unbind), toServer)
   }
 
   // Hands the server end to the backlog once it has room, as the kernel completes a handshake
