@@ -197,6 +197,10 @@ describe("Tls.upgrade", () => {
         again.message,
         `Connection to ${remote} failed during TLS handshake: Connection was already upgraded to TLS (EINVAL)`
       )
+      // A bad option is reported first, but does not close the connection under the TLS one either.
+      const badOption = yield* Effect.flip(Tls.upgrade(client, { ...clientSide(), handshakeTimeout: -1 }))
+      assert.strictEqual(badOption.code, "EINVAL")
+      assert.match(badOption.message, /Invalid option handshakeTimeout: -1/)
       const plain = yield* Deferred.await(serverPlain)
       const serverAgain = yield* Effect.flip(Tls.upgrade(plain, serverSide()))
       assert.strictEqual(serverAgain._tag, "ServerError")

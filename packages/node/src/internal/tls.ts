@@ -32,7 +32,9 @@ export const DEFAULT_HANDSHAKE_TIMEOUT: Duration.Duration = Duration.seconds(10)
 const pemText = (pem: Pem): string | Buffer =>
   typeof pem === "string" ? pem : Buffer.from(pem.buffer, pem.byteOffset, pem.byteLength)
 
-const pemString = (pem: Pem): string => (typeof pem === "string" ? pem : Buffer.from(pem).toString("latin1"))
+/** The text of a PEM, to look for its blocks; anything else an untyped caller passes has none. */
+const pemString = (pem: unknown): string =>
+  typeof pem === "string" ? pem : pem instanceof Uint8Array ? Buffer.from(pem.buffer, pem.byteOffset, pem.byteLength).toString("latin1") : ""
 
 /** The PEM blocks of a certificate and of a private key (PKCS#8, encrypted or not, or PKCS#1/SEC 1). */
 const PEM_CERTIFICATE = /-----BEGIN (?:TRUSTED |X509 )?CERTIFICATE-----/
@@ -314,24 +316,23 @@ interface UpgradeOptions {
 }
 
 /**
- * Prepares the upgrade of `connection`: the configuration and the socket, or a failure, after
- * which the connection is closed (as after a failed handshake), unless it could not be upgraded
- * at all and is not `owned`.
+ * Prepares the upgrade of `connection`: the configuration (bad options are reported first) and
+ * the socket, or a failure, after which the connection is closed (as after a failed handshake),
+ * unless it cannot be upgraded at all and is not `owned`: closing it would close the TLS
+ * connection a first upgrade made of it.
  */
 const prepare = <C>(
   connection: Connection,
   config: Either.Either<C, Failure>,
   options: UpgradeOptions
 ): Effect.Effect<readonly [C, Detached], Failure> => {
-  const fail = (failure: Failure) => Effect.zipRight(connection.close, Effect.fail(failure))
-  return Either.match(upgradable(connection), {
-    onLeft: options.owned ? fail : Effect.fail,
-    onRight: (plain) =>
-      Either.match(
-        Either.flatMap(config, (c) => Either.map(detach(plain, options.unread), (detached) => [c, detached] as const)),
-        { onLeft: fail, onRight: Effect.succeed }
-      )
-  })
+  const target = upgradable(connection)
+  const fail = options.owned || Either.isRight(target)
+    ? (failure: Failure) => Effect.zipRight(connection.close, Effect.fail(failure))
+    : Effect.fail
+  const prepared = Either.flatMap(config, (c) =>
+    Either.flatMap(target, (plain) => Either.map(detach(plain, options.unread), (detached) => [c, detached] as const)))
+  return Either.match(prepared, { onLeft: fail, onRight: Effect.succeed })
 }
 
 const withTimeout = <A>(
