@@ -14,7 +14,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Describe from "./internal/describe.js"
-import { info, reportFailure } from "./internal/report.js"
+import { info, invalidValue, reportFailure } from "./internal/report.js"
 import * as Stdio from "./internal/stdio.js"
 
 const uri = Args.text({ name: "uri" }).pipe(
@@ -26,6 +26,11 @@ const uri = Args.text({ name: "uri" }).pipe(
 
 const timeout = Options.float("timeout").pipe(
   Options.withDefault(60),
+  Options.mapEffect((seconds) =>
+    Number.isFinite(seconds) && seconds >= 0
+      ? Effect.succeed(seconds)
+      : Effect.fail(invalidValue(`--timeout must be a number of seconds, 0 or more (0: no limit), got ${seconds}`))
+  ),
   Options.withDescription(
     "Give up on connecting (DNS, TCP and TLS handshakes included) after this many seconds (ETIMEDOUT); 0: no limit."
   )
@@ -57,6 +62,8 @@ const insecure = Options.boolean("insecure").pipe(
 
 const alpn = Options.text("alpn").pipe(
   Options.repeated,
+  // A default marks it optional in --help (`[--alpn text...]`); none is the same as the default.
+  Options.withDefault<ReadonlyArray<string>>([]),
   Options.withDescription("tls://: offer this ALPN protocol (e.g. http/1.1; repeat for more, in order of preference).")
 )
 

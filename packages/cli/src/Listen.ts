@@ -14,7 +14,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { verbose } from "./Connect.js"
 import * as Modes from "./internal/modes.js"
-import { info, reportFailure } from "./internal/report.js"
+import { info, invalidValue, reportFailure, usageError } from "./internal/report.js"
 import * as Servers from "./internal/servers.js"
 
 const uri = Args.text({ name: "uri" }).pipe(
@@ -43,6 +43,7 @@ const mode = Options.choice("mode", Modes.modes).pipe(
 )
 
 const limit = Options.integer("limit").pipe(
+  Options.mapEffect((n) => n >= 1 ? Effect.succeed(n) : Effect.fail(invalidValue(`--limit must be a positive number of connections, got ${n}`))),
   Options.optional,
   Options.withDescription("Serve at most N connections at once; past it, new ones are rejected (see --pause-on-limit).")
 )
@@ -51,6 +52,23 @@ const pauseOnLimit = Options.boolean("pause-on-limit").pipe(
   Options.withDescription("With --limit: instead of rejecting, stop accepting until a connection closes.")
 )
 
+/** Usage errors no single option can see: options that need another one, or a tls:// URI. */
+const checkCombinations = (args: {
+  readonly uri: string
+  readonly cert: Option.Option<unknown>
+  readonly key: Option.Option<unknown>
+  readonly limit: Option.Option<number>
+  readonly pauseOnLimit: boolean
+}) => {
+  const tls = /^tls:\/\//i.test(args.uri)
+  if (!tls && (Option.isSome(args.cert) || Option.isSome(args.key))) {
+    return usageError(`--cert and --key are for tls:// URIs only, not ${args.uri}`)
+  }
+  if (Option.isSome(args.key) && Option.isNone(args.cert)) return usageError("--key needs --cert (the certificate it belongs to)")
+  if (args.pauseOnLimit && Option.isNone(args.limit)) return usageError("--pause-on-limit needs --limit")
+  return Effect.void
+}
+
 /**
  * The `listen` command.
  *
@@ -58,19 +76,22 @@ const pauseOnLimit = Options.boolean("pause-on-limit").pipe(
  * @category commands
  */
 export const command = Command.make("listen", { uri, cert, key, mode, limit, pauseOnLimit, verbose }, (args) =>
-  Effect.gen(function*() {
-    const certificate = Option.map(args.cert, ([, cert]): Servers.Certificate =>
-      Option.match(args.key, { onNone: () => ({ pem: cert }), onSome: ([, key]) => ({ cert, key }) }))
-    const bound = yield* Servers.make(args.uri, Option.getOrUndefined(certificate))
-    const server = Option.isSome(args.limit)
-      ? yield* LimitingServer.make(bound, { limit: args.limit.value, pauseOnLimit: args.pauseOnLimit })
-      : bound
-    yield* info(`Listening on ${server.address}`)
-    yield* Effect.forkScoped(Stream.runForEach(server.errors, (error) => info(`Error: ${error.message}`)))
-    yield* Modes.run(args.mode, server, args.verbose)
-  }).pipe(
-    Effect.scoped,
-    reportFailure(args.verbose)
+  Effect.zipRight(
+    checkCombinations(args),
+    Effect.gen(function*() {
+      const certificate = Option.map(args.cert, ([, cert]): Servers.Certificate =>
+        Option.match(args.key, { onNone: () => ({ pem: cert }), onSome: ([, key]) => ({ cert, key }) }))
+      const bound = yield* Servers.make(args.uri, Option.getOrUndefined(certificate))
+      const server = Option.isSome(args.limit)
+        ? yield* LimitingServer.make(bound, { limit: args.limit.value, pauseOnLimit: args.pauseOnLimit })
+        : bound
+      yield* info(`Listening on ${server.address}`)
+      yield* Effect.forkScoped(Stream.runForEach(server.errors, (error) => info(`Error: ${error.message}`)))
+      yield* Modes.run(args.mode, server, args.verbose)
+    }).pipe(
+      Effect.scoped,
+      reportFailure(args.verbose)
+    )
   )).pipe(
     Command.withDescription(
       "Listen on URI and serve every connection in the chosen mode until Ctrl-C, which closes everything and exits with code 0."

@@ -98,14 +98,17 @@ describe("effect-socket over TLS", () => {
       assert.strictEqual(result.stderr.trim(), `Connection to ${uri} timed out after 0.5 seconds (ETIMEDOUT)`)
     }))
 
-  it.scoped("listen tls:// without a certificate fails with EINVAL", () =>
+  it.scoped("listen tls:// without a certificate, or with --cert but no key, fails with EINVAL", () =>
     Effect.gen(function*() {
-      const proc = yield* cli("listen", "tls://127.0.0.1:0")
-      const exited = yield* proc.closed
-      assert.strictEqual(exited.code, 1)
-      assert.strictEqual(
-        proc.stderr().trim(),
-        'Failed to listen on "tls://127.0.0.1:0": A TLS server needs a certificate and its private key (`pem`, or `cert` and `key`) (EINVAL)'
-      )
+      const files = yield* certificateFiles
+      for (const args of [[], ["--cert", files.cert]]) {
+        const proc = yield* cli("listen", "tls://127.0.0.1:0", ...args)
+        const exited = yield* proc.closed
+        assert.strictEqual(exited.code, 1)
+        assert.strictEqual(
+          proc.stderr().trim(),
+          'Failed to listen on "tls://127.0.0.1:0": A TLS server needs a certificate and its private key (`pem`, or `cert` and `key`) (EINVAL)'
+        )
+      }
     }))
 })

@@ -1,5 +1,6 @@
 import { TcpConnector } from "@effect-socket/node"
 import { Connector } from "@effect-socket/socket"
+import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Stream } from "effect"
 
 const program = Effect.gen(function*() {
@@ -10,4 +11,4 @@ const program = Effect.gen(function*() {
   yield* Console.log(reply)
 })
 
-Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(TcpConnector.layer)))
+NodeRuntime.runMain(program.pipe(Effect.scoped, Effect.provide(TcpConnector.layer)))

@@ -13,12 +13,12 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as fs from "node:fs"
-import type * as net from "node:net"
+import * as net from "node:net"
 import { tcpAddresses } from "./internal/addresses.js"
 import { describe, describeCode } from "./internal/errno.js"
 import { listen } from "./internal/netServer.js"
-import type { Rule } from "./internal/options.js"
-import { invalidOption } from "./internal/options.js"
+import type { Rule } from "@effect-socket/socket/internal/options"
+import { invalidOption } from "@effect-socket/socket/internal/options"
 
 /**
  * Options of {@link make}.
@@ -29,13 +29,13 @@ import { invalidOption } from "./internal/options.js"
 export interface Options {
   /**
    * The listen backlog and the bound on accepted connections held while nobody pulls
-   * `connections`; default 511. Past it, a new connection is closed at once and reported on
-   * `errors` as `BacklogFull`.
+   * `connections`, a positive integer; default 511. Past it, a new connection is closed at once
+   * and reported on `errors` as `BacklogFull`.
    */
   readonly backlog?: number
   /** Disable Nagle's algorithm on accepted TCP sockets (`TCP_NODELAY`); default `true`. */
   readonly noDelay?: boolean
-  /** Bytes read ahead of the consumer before a connection is paused; default 65,536. */
+  /** Bytes read ahead of the consumer before a connection is paused, an integer of 0 or more; default 65,536. */
   readonly readHighWaterMark?: number
 }
 
@@ -47,7 +47,7 @@ export interface Options {
  */
 export const DEFAULT_BACKLOG = 511
 
-const OPTION_RULES = { backlog: "count", noDelay: "boolean", readHighWaterMark: "count" } as const satisfies Record<keyof Options, Rule>
+const OPTION_RULES = { backlog: "positive", noDelay: "boolean", readHighWaterMark: "count" } as const satisfies Record<keyof Options, Rule>
 
 /** The largest fd number accepted: an `int` in the kernel's API. */
 const MAX_FD = 2 ** 31 - 1
@@ -74,10 +74,13 @@ export const parseUri = (uri: string | number): Either.Either<number, InvalidUri
  * and for an unnamed socket, the `fd://N` URI). Connections are named as by `TcpServer` or
  * `UnixServer`.
  *
- * Fails with `EINVAL` for a malformed URI or a bad option value, with `EBADF` when the descriptor is not open and with
+ * Fails with `EINVAL` for a malformed URI or a bad option value (before the descriptor is
+ * touched), with `EBADF` when the descriptor is not open and with
  * `ENOTSOCK` when it is not a socket (both checked with `fstat` before listening), and with
  * `EINVAL` when the socket cannot listen (a connected or datagram socket):
- * `Failed to listen on "fd://3": Bad file descriptor (EBADF)`.
+ * `Failed to listen on "fd://3": Bad file descriptor (EBADF)`. A TCP socket that is not bound
+ * to an address fails with `EINVAL` too and is closed: listening would bind it to a random port
+ * on every interface.
  *
  * The server owns the descriptor: closing the scope stops listening and closes it (a Unix socket
  * file is left in place, as it belongs to whoever bound it).
@@ -103,10 +106,12 @@ export const make = (uri: string | number, options: Options = {}): Effect.Effect
       const { code, detail } = describeCode("ENOTSOCK")
       return yield* Effect.fail(fail(code, detail))
     }
-    const unixAddress = Option.map(yield* unixPathOf(stat.ino), (path) => `unix://${path}`)
+    const known = yield* lookUp(stat.ino)
+    const unixAddress = known._tag === "Unix" ? Option.map(known.path, (path) => `unix://${path}`) : Option.none()
+    const target = known._tag === "Unknown" ? yield* probeTcp(fd, fail) : { fd }
     return yield* listen({
       uri: fdUri,
-      listen: { fd },
+      listen: target,
       backlog: options.backlog ?? DEFAULT_BACKLOG,
       serverOptions: { noDelay: options.noDelay ?? true },
       address: (server) => addressOf(server, Option.getOrElse(unixAddress, () => fdUri)),
@@ -119,7 +124,7 @@ export const make = (uri: string | number, options: Options = {}): Effect.Effect
     }).pipe(
       Effect.mapError((error) =>
         error.code === "EINVAL" && error.reason === "Listen"
-          ? fail("EINVAL", "Invalid argument: the socket cannot listen (a connected or datagram socket?)", error.cause)
+          ? fail("EINVAL", CANNOT_LISTEN, error.cause)
           : error
       )
     )
@@ -134,21 +139,68 @@ const addressOf = (server: net.Server, unixAddress: string) => {
 }
 
 /**
- * The bound path of the Unix socket with inode `ino`, from `/proc/net/unix` (Linux): a path, or
- * `@name` for an abstract socket. `None` elsewhere, for an unnamed socket or another family.
+ * What the kernel's tables in `/proc/net` (Linux) say about the socket with inode `ino`: a Unix
+ * socket with its bound path (`@name` for an abstract one; none when unnamed), or a TCP socket
+ * that is listening or connected, hence bound. `Unknown` for a TCP socket that is neither (the
+ * tables leave those out), for a socket of another network namespace, and without `/proc`.
  */
-const unixPathOf = (ino: number): Effect.Effect<Option.Option<string>> =>
-  Effect.async<Option.Option<string>>((resume) => {
-    fs.readFile("/proc/net/unix", "utf8", (error, table) => {
-      if (error !== null) return resume(Effect.succeedNone)
-      // Num RefCount Protocol Flags Type St Inode Path (the path may hold spaces; it ends the line)
-      for (const line of table.split("\n")) {
-        const row = /^\s*\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+(\d+) (.+)$/.exec(line)
-        if (row !== null && Number(row[1]) === ino) return resume(Effect.succeedSome(unpad(row[2]!)))
-      }
-      resume(Effect.succeedNone)
-    })
+type Known =
+  | { readonly _tag: "Unix"; readonly path: Option.Option<string> }
+  | { readonly _tag: "Tcp" }
+  | { readonly _tag: "Unknown" }
+
+const readTable = (file: string): Effect.Effect<ReadonlyArray<string>> =>
+  Effect.async((resume) => {
+    fs.readFile(file, "utf8", (error, table) => resume(Effect.succeed(error === null ? table.split("\n").slice(1) : [])))
   })
+
+const lookUp = (ino: number): Effect.Effect<Known> =>
+  Effect.gen(function*() {
+    // Num RefCount Protocol Flags Type St Inode [Path] (the path may hold spaces; it ends the line)
+    for (const line of yield* readTable("/proc/net/unix")) {
+      const row = /^\s*\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+(\d+)(?: (.+))?$/.exec(line)
+      if (row !== null && Number(row[1]) === ino) return { _tag: "Unix", path: Option.map(Option.fromNullable(row[2]), unpad) }
+    }
+    // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode …
+    for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+      for (const line of yield* readTable(file)) {
+        if (Number(line.trim().split(/\s+/)[9]) === ino) return { _tag: "Tcp" }
+      }
+    }
+    return { _tag: "Unknown" }
+  })
+
+/**
+ * For a socket `/proc/net` knows nothing about: asks the socket its address (`getsockname`)
+ * through a `net.Socket` that takes the descriptor over, so that an unbound TCP socket is refused:
+ * listen() would bind it to a random port on every interface. A bound one's handle is what the
+ * server then listens on (`server.listen(handle)`), as the descriptor now belongs to it. A Unix
+ * socket of another network namespace gets a handle of its own from the server: the probe's is
+ * left unused and unreferenced, as closing it would close the descriptor.
+ */
+const probeTcp = (fd: number, fail: (code: string, detail: string, cause?: unknown) => ListenError) =>
+  Effect.suspend(() => {
+    let probe: net.Socket
+    try {
+      probe = new net.Socket({ fd, readable: false, writable: false })
+    } catch (error) {
+      // Neither TCP nor a Unix socket (a datagram socket): what listen() would say.
+      return Effect.fail(fail("EINVAL", CANNOT_LISTEN, error))
+    }
+    const address = probe.address()
+    if (!("port" in address)) {
+      probe.unref()
+      return Effect.succeed({ fd })
+    }
+    if (address.port === 0) {
+      probe.destroy()
+      return Effect.fail(fail("EINVAL", "Invalid argument: the socket is not bound to an address (listening would bind it to a random port on every interface)"))
+    }
+    const handle = (probe as unknown as { readonly _handle: unknown })._handle
+    return Effect.succeed(Object.assign({ fd }, { _handle: handle }))
+  })
+
+const CANNOT_LISTEN = "Invalid argument: the socket cannot listen (a connected or datagram socket?)"
 
 /**
  * An abstract name bound by Node 20 (libuv 1.46) fills all 107 bytes, padded with NULs, which

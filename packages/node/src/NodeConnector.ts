@@ -61,8 +61,10 @@ export interface Options<E = never> {
   readonly happyEyeballs?: boolean | HappyEyeballsConnector.Options
   /**
    * Bound on a whole `tcp://` or `tls://` connection attempt, DNS and handshakes included
-   * (`ETIMEDOUT` past it); `false` for none. Default 60 seconds (PHP's
-   * `default_socket_timeout`, which ReactPHP uses).
+   * (`ETIMEDOUT` past it); `false` (or `Duration.infinity`) for none. Default 60 seconds (PHP's
+   * `default_socket_timeout`, which ReactPHP uses). A duration that is not positive (zero, a
+   * negative or `NaN` amount) makes every `tcp://` and `tls://` connect fail with `EINVAL` (see
+   * `TimeoutConnector.withTimeout`).
    */
   readonly timeout?: Duration.DurationInput | false
 }

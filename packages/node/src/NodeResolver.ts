@@ -25,8 +25,8 @@ import * as dns from "node:dns"
 import * as fs from "node:fs/promises"
 import * as net from "node:net"
 import * as HostsFile from "./internal/hostsFile.js"
-import type { Rule } from "./internal/options.js"
-import { invalidOption, MAX_INT32 } from "./internal/options.js"
+import type { Rule } from "@effect-socket/socket/internal/options"
+import { firstInvalidOption, MAX_INT32 } from "@effect-socket/socket/internal/options"
 
 /**
  * Options of {@link make} and {@link layer}.
@@ -86,8 +86,11 @@ const readHostsFile = (path: string | false) =>
 
 /**
  * Makes the resolver: reads the hosts file and checks `servers`. Fails with a `DnsError`
- * (`Invalid`, `EINVAL`) when a server address is malformed, or `timeout` is not a positive
- * duration, or `tries` not an integer from 1 (c-ares would throw at the first lookup).
+ * (`Invalid`, `EINVAL`), before any query: with the address in `server` when a server address
+ * is malformed or its port is not 1–65535 (`Invalid DNS server address "127.0.0.1:99999": Port
+ * must be an integer from 1 to 65535, got 99999 (EINVAL)`); with the option's name in `option`
+ * when `timeout` is not a positive duration or `tries` not an integer from 1 (c-ares would throw
+ * at the first lookup): `Invalid option tries: 0, expected an integer from 1 to 2147483647 (EINVAL)`.
  *
  * `resolve`/`resolveWithTtl` fail with `NotFound` (`ENOTFOUND`, NXDOMAIN), `NoData` (`ENODATA`),
  * `ServerFailure` (`ESERVFAIL`), `Refused` (`EREFUSED`), `Timeout` (`ETIMEOUT`, after `tries`
@@ -99,9 +102,9 @@ const readHostsFile = (path: string | false) =>
  */
 export const make = (options: Options = {}): Effect.Effect<Context.Tag.Service<Resolver>, DnsError> =>
   Effect.gen(function*() {
-    const invalid = invalidOption(options, OPTION_RULES)
+    const invalid = firstInvalidOption(options, OPTION_RULES)
     if (invalid !== undefined) {
-      return yield* new DnsError({ reason: "Invalid", host: "(resolver options)", code: "EINVAL", detail: invalid })
+      return yield* new DnsError({ reason: "Invalid", host: "", option: invalid.name, code: "EINVAL", detail: invalid.detail })
     }
     const channelOptions: dns.ResolverOptions = {
       // c-ares takes an int of milliseconds.
@@ -146,25 +149,50 @@ export const make = (options: Options = {}): Effect.Effect<Context.Tag.Service<R
     })
   })
 
-/** `servers` is checked by Node's `setServers`, below. */
+/**
+ * Why `server` is not a DNS server address (`IP`, `IP:port`, `[IPv6]` or `[IPv6]:port`), if so.
+ * Checked before c-ares sees it: Node 20 takes port 99999 modulo 65536, and port 0 aborts the
+ * process.
+ */
+const serverProblem = (server: unknown): string | undefined => {
+  if (typeof server !== "string") return "Not an IP address"
+  const bracketed = /^\[([^\]]*)\](?::(.*))?$/.exec(server)
+  const colon = server.lastIndexOf(":")
+  const [host, port] = bracketed !== null
+    ? [bracketed[1]!, bracketed[2]]
+    : net.isIPv6(server) || colon < 0
+    ? [server, undefined]
+    : [server.slice(0, colon), server.slice(colon + 1)]
+  if (net.isIP(host) === 0) return "Not an IP address"
+  if (port !== undefined && !(/^[0-9]{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) {
+    return `Port must be an integer from 1 to 65535, got ${port}`
+  }
+  return undefined
+}
+
+const invalidServer = (server: string, detail: string, cause?: unknown) =>
+  new DnsError({ reason: "Invalid", host: server, server, code: "EINVAL", detail, cause })
+
+/** `servers` is checked below, the others by their rule. */
 const OPTION_RULES = { timeout: "duration", tries: "positive", hostsFile: "file" } as const satisfies Record<Exclude<keyof Options, "servers">, Rule>
 
 const checkServers = (servers: ReadonlyArray<string>) =>
-  Effect.try({
-    try: () => {
-      // setServers validates and normalizes; the channel is dropped unused.
-      const channel = new dns.Resolver()
-      channel.setServers(servers)
-      return channel.getServers()
-    },
-    catch: (error) =>
-      new DnsError({
-        reason: "Invalid",
-        host: Array.isArray(servers) ? servers.join(", ") : String(servers),
-        code: "EINVAL",
-        detail: `Invalid DNS server address: ${error instanceof Error ? error.message : String(error)}`,
-        cause: error
-      })
+  Effect.suspend(() => {
+    // Untyped callers may pass anything.
+    if (!Array.isArray(servers)) return Effect.fail(invalidServer(String(servers), "Not a list of DNS server addresses"))
+    for (const server of servers) {
+      const problem = serverProblem(server)
+      if (problem !== undefined) return Effect.fail(invalidServer(String(server), problem))
+    }
+    return Effect.try({
+      try: () => {
+        // setServers normalizes; the channel is dropped unused.
+        const channel = new dns.Resolver()
+        channel.setServers(servers)
+        return channel.getServers()
+      },
+      catch: (error) => invalidServer(servers.join(", "), error instanceof Error ? error.message : String(error), error)
+    })
   })
 
 /**

@@ -14,8 +14,8 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import { tcpAddresses, withTcpScheme } from "./internal/addresses.js"
 import { dialScoped } from "./internal/dial.js"
-import type { Rule } from "./internal/options.js"
-import { invalidOption } from "./internal/options.js"
+import type { Rule } from "@effect-socket/socket/internal/options"
+import { invalidOption } from "@effect-socket/socket/internal/options"
 
 /**
  * Options of {@link layerWith}.
@@ -24,24 +24,29 @@ import { invalidOption } from "./internal/options.js"
  * @category models
  */
 export interface Options {
-  /** Local IP to bind the outgoing socket to (ReactPHP's `bindto`); default: chosen by the OS. */
+  /**
+   * Local IP literal to bind the outgoing socket to (ReactPHP's `bindto`), e.g. `"127.0.0.1"`,
+   * `"::1"`; default: chosen by the OS.
+   */
   readonly localAddress?: string
-  /** Local port to bind to; default: an ephemeral port. */
+  /** Local port to bind to, an integer from 0 to 65535; default (and 0): an ephemeral port. */
   readonly localPort?: number
   /** Disable Nagle's algorithm (`TCP_NODELAY`); default `true`, as small writes are common. */
   readonly noDelay?: boolean
-  /** TCP keep-alive probes after this idle time (`Duration`-like milliseconds); default off. */
+  /** TCP keep-alive probes after this idle time, in whole milliseconds (0: the system's); default off. */
   readonly keepAlive?: number | false
-  /** Bytes read ahead of the consumer before the socket is paused; default 65,536. */
+  /** Bytes read ahead of the consumer before the socket is paused, an integer of 0 or more; default 65,536. */
   readonly readHighWaterMark?: number
 }
 
 /**
  * Connects to `tcp://IP:port` (the scheme may be omitted; a `?hostname=` query is ignored here
- * and kept for TLS). Fails with `EINVAL` for a malformed URI, a port outside 1–65535, a host
- * that is not an IP literal or a bad option value (a `localAddress` that is not an IP of the
- * target's family, …), before opening a socket; with `Failed` and the system code
- * otherwise: `Connection to tcp://127.0.0.1:9 failed: Connection refused (ECONNREFUSED)`.
+ * and kept for TLS). Fails with `EINVAL` before opening a socket for a malformed URI, a port
+ * outside 1–65535 or a host that is not an IP literal (reason `InvalidUri`), and for a bad
+ * option value, such as a `localAddress` that is not an IP of the target's family (reason
+ * `Failed`: `Connection to tcp://127.0.0.1:80 failed: Invalid option localPort: 99999, expected
+ * an integer from 0 to 65535 (EINVAL)`); with `Failed` and the system code otherwise:
+ * `Connection to tcp://127.0.0.1:9 failed: Connection refused (ECONNREFUSED)`.
  * Interrupting it destroys the socket. The connection belongs to the caller's scope.
  *
  * @since 0.1.0

@@ -12,8 +12,8 @@ import type * as Scope from "effect/Scope"
 import type * as net from "node:net"
 import { tcpAddresses, withTcpScheme } from "./internal/addresses.js"
 import { listen } from "./internal/netServer.js"
-import type { Rule } from "./internal/options.js"
-import { invalidOption } from "./internal/options.js"
+import type { Rule } from "@effect-socket/socket/internal/options"
+import { invalidOption } from "@effect-socket/socket/internal/options"
 import { InvalidUriError } from "@effect-socket/socket/SocketError"
 
 /**
@@ -25,22 +25,25 @@ import { InvalidUriError } from "@effect-socket/socket/SocketError"
 export interface Options {
   /**
    * The kernel's listen backlog and the bound on accepted connections held while nobody pulls
-   * `connections`; default 511 (ReactPHP's). Past it, a new connection is closed at once and
-   * reported on `errors` as `BacklogFull`.
+   * `connections`, a positive integer; default 511 (ReactPHP's). Past it, a new connection is
+   * closed at once and reported on `errors` as `BacklogFull`.
    */
   readonly backlog?: number
   /** For an IPv6 host: accept IPv6 only, not IPv4-mapped addresses (`IPV6_V6ONLY`); default `false`. */
   readonly ipv6Only?: boolean
   /** Disable Nagle's algorithm on accepted sockets (`TCP_NODELAY`); default `true`. */
   readonly noDelay?: boolean
-  /** Enable TCP keep-alive on accepted sockets after this idle time in milliseconds; default off. */
+  /**
+   * Enable TCP keep-alive on accepted sockets after this idle time in whole milliseconds (0: the
+   * system's); default off.
+   */
   readonly keepAlive?: number | false
-  /** Bytes read ahead of the consumer before a connection is paused; default 65,536. */
+  /** Bytes read ahead of the consumer before a connection is paused, an integer of 0 or more; default 65,536. */
   readonly readHighWaterMark?: number
 }
 
 const OPTION_RULES = {
-  backlog: "count",
+  backlog: "positive",
   ipv6Only: "boolean",
   noDelay: "boolean",
   keepAlive: "milliseconds",
@@ -67,6 +70,11 @@ export const DEFAULT_BACKLOG = 511
  */
 export const parseUri = (uri: string | number): Effect.Effect<SocketUri.SocketUri, ListenError> => {
   const text = String(uri)
+  if (typeof uri === "number" && !(Number.isInteger(uri) && uri >= 0 && uri <= 65535)) {
+    return Effect.fail(ListenError.invalidUri(
+      new InvalidUriError({ uri: `tcp://127.0.0.1:${text}`, problem: "InvalidPort", detail: `${text} is not a port number (an integer from 0 to 65535)` })
+    ))
+  }
   const full = /^-?[0-9]+$/.test(text) ? `tcp://127.0.0.1:${text}` : withTcpScheme(text)
   return SocketUri.parseServer(full).pipe(
     Effect.filterOrFail(
@@ -80,8 +88,9 @@ export const parseUri = (uri: string | number): Effect.Effect<SocketUri.SocketUr
 /**
  * Listens on `uri` (see {@link parseUri}) and returns the `Server`, whose `address` has the
  * real port: `tcp://127.0.0.1:41234`, `tcp://[::1]:41234`. Fails with `EINVAL` before any
- * socket exists for a bad URI or option value (`Failed to listen on "tcp://127.0.0.1:0":
- * Invalid option backlog: -1, expected an integer from 0 to 2147483647 (EINVAL)`), and with
+ * socket exists for a bad URI (or a number that is not a port) or option value (`Failed to
+ * listen on "tcp://127.0.0.1:0": Invalid option backlog: -1, expected an integer from 1 to
+ * 2147483647 (EINVAL)`), and with
  * `Listen` and the system code otherwise:
  * `Failed to listen on "tcp://127.0.0.1:8080": Address already in use (EADDRINUSE)`.
  * Closing the scope stops listening and closes every connection the server accepted.

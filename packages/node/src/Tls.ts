@@ -114,7 +114,11 @@ export interface ClientOptions extends ContextOptions, VerifyOptions {
   readonly uri?: string
   /** Bytes already read from the connection that belong to the TLS stream; see {@link upgrade}. */
   readonly unread?: Uint8Array
-  /** Fail with `Timeout` (`ETIMEDOUT`) if the handshake takes longer; default no limit. */
+  /**
+   * Fail with `Timeout` (`ETIMEDOUT`) if the handshake takes longer; default no limit
+   * (`Duration.infinity`). A duration that is not positive (zero, a negative or `NaN` amount)
+   * fails with `EINVAL`.
+   */
   readonly handshakeTimeout?: Duration.DurationInput
 }
 
@@ -157,7 +161,11 @@ export interface ServerOptions extends ServerContextOptions {
   readonly address?: string
   /** Bytes already read from the connection that belong to the TLS stream; see {@link upgrade}. */
   readonly unread?: Uint8Array
-  /** Fail if the client has not completed the handshake by then (`ETIMEDOUT`); default 10 s. */
+  /**
+   * Fail if the client has not completed the handshake by then (`ETIMEDOUT`); default 10 s.
+   * `Duration.infinity` never; a duration that is not positive (zero, a negative or `NaN` amount)
+   * fails with `EINVAL`.
+   */
   readonly handshakeTimeout?: Duration.DurationInput
 }
 
@@ -249,8 +257,12 @@ export const DEFAULT_HANDSHAKE_TIMEOUT: Duration.Duration = internal.DEFAULT_HAN
  * - `role: "server"`: fails with a `ServerError` of reason `Handshake` that names the client's
  *   address; the handshake times out after 10 s by default.
  *
- * Only connections made by this package (over a Node socket) can be upgraded; any other fails
- * with `EINVAL`. On failure and on interruption the socket is closed.
+ * Only connections made by this package (over a Node socket), not encrypted yet and not
+ * upgraded before, can be upgraded. Any other fails at once with `EINVAL` (`ConnectError` or
+ * `ServerError` as above: `… Connection was already upgraded to TLS (EINVAL)`) and is left as it
+ * is, so that a second `upgrade` of the same plain connection does not disturb the TLS
+ * connection the first one returned. On any other failure and on interruption the socket is
+ * closed.
  *
  * @since 0.1.0
  * @category constructors
@@ -265,11 +277,13 @@ export function upgrade(
     return internal.upgradeClient(connection, internal.clientConfig(options), {
       uri: options.uri ?? Option.getOrElse(connection.remoteAddress, () => "unknown"),
       peerName: options.peerName,
-      unread: options.unread
+      unread: options.unread,
+      owned: false
     })
   }
   return internal.upgradeServer(connection, internal.serverConfig(options), {
     address: options.address ?? Option.getOrElse(connection.localAddress, () => "unknown"),
-    unread: options.unread
+    unread: options.unread,
+    owned: false
   })
 }

@@ -32,7 +32,9 @@ import type * as Tls from "./Tls.js"
 export interface Options extends Tls.ContextOptions, Tls.VerifyOptions {
   /**
    * Fail with `Timeout` (`ETIMEDOUT`) if the TLS handshake alone takes longer; default no limit
-   * (a `TimeoutConnector` above this one bounds the whole connection attempt).
+   * (a `TimeoutConnector` above this one bounds the whole connection attempt). A duration that is
+   * not positive (zero, a negative or `NaN` amount) makes every `connect` fail with `EINVAL`
+   * before any I/O.
    */
   readonly handshakeTimeout?: Duration.DurationInput
 }
@@ -101,7 +103,7 @@ const connect = (
     const plain = yield* Effect.mapError(inner.connect(target.inner), (error) => renamed(error, target.uri))
     // An interrupted handshake is reported as ReactPHP words it (the socket is closed either way).
     return yield* failOnInterrupt(
-      internal.upgradeClient(plain, config, { uri: target.uri, peerName: target.peerName, unread: undefined }),
+      internal.upgradeClient(plain, config, { uri: target.uri, peerName: target.peerName, unread: undefined, owned: true }),
       () => new ConnectError({ reason: "Cancelled", uri: target.uri, code: "ECONNABORTED", stage: "TLS handshake" })
     )
   })

@@ -17,8 +17,8 @@ import * as Either from "effect/Either"
 import * as PubSub from "effect/PubSub"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { invalidOption } from "@effect-socket/socket/internal/options"
 import { mapConcurrently } from "./internal/concurrently.js"
-import { invalidOption } from "./internal/options.js"
 import * as internal from "./internal/tls.js"
 import type * as Tls from "./Tls.js"
 
@@ -34,13 +34,14 @@ export interface Options extends Tls.ServerContextOptions {
   /**
    * How long a client has to complete its handshake once accepted; default 10 seconds. Past
    * it the socket is closed and a `Handshake` error with `ETIMEDOUT` is reported. Measured with
-   * Effect's `Clock`.
+   * Effect's `Clock`. `Duration.infinity` never times out; a duration that is not positive
+   * (zero, a negative or `NaN` amount) fails `make` with `EINVAL`.
    */
   readonly handshakeTimeout?: Duration.DurationInput
   /**
-   * How many handshakes run at once; default 511 (the default backlog). While all are busy,
-   * the wrapped server is not pulled, so further clients wait in its backlog: a slow client
-   * delays nobody as long as a slot is free, and accepting stays bounded.
+   * How many handshakes run at once, a positive integer; default 511 (the default backlog).
+   * While all are busy, the wrapped server is not pulled, so further clients wait in its
+   * backlog: a slow client delays nobody as long as a slot is free, and accepting stays bounded.
    */
   readonly maxConcurrentHandshakes?: number
 }
@@ -66,7 +67,7 @@ const wrap = (server: Server, config: internal.ServerConfig, maxConcurrentHandsh
     const address = tlsAddress(server.address)
     const failures = yield* Effect.acquireRelease(PubSub.sliding<ServerError>(256), PubSub.shutdown)
     const handshake = (connection: Connection) =>
-      internal.upgradeServer(connection, Either.right(config), { address, unread: undefined }).pipe(
+      internal.upgradeServer(connection, Either.right(config), { address, unread: undefined, owned: true }).pipe(
         Effect.catchAll((error) =>
           PubSub.publish(failures, error).pipe(
             Effect.zipRight(Effect.logDebug(error.message)),
@@ -93,7 +94,8 @@ const wrap = (server: Server, config: internal.ServerConfig, maxConcurrentHandsh
  * The certificate, key, passphrase and SNI certificates are loaded now: an unusable one fails
  * with a `ListenError` of reason `Tls` and the TLS library's code (`ERR_OSSL_BAD_DECRYPT`,
  * `ERR_OSSL_PEM_NO_START_LINE`, `ERR_OSSL_X509_KEY_VALUES_MISMATCH`, or `EINVAL` when the
- * certificate or key is missing). Closing the scope of `server` closes every connection,
+ * certificate or key is missing, or `handshakeTimeout` or `maxConcurrentHandshakes` is out of
+ * range). Closing the scope of `server` closes every connection,
  * handshaking or not.
  *
  * @since 0.1.0

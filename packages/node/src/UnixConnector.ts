@@ -12,8 +12,8 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import { unixAddresses } from "./internal/addresses.js"
 import { dialScoped } from "./internal/dial.js"
-import type { Rule } from "./internal/options.js"
-import { invalidOption } from "./internal/options.js"
+import type { Rule } from "@effect-socket/socket/internal/options"
+import { invalidOption } from "@effect-socket/socket/internal/options"
 import { parseUnixPath } from "./internal/unixPath.js"
 
 /**

@@ -17,8 +17,8 @@ import { dialScoped } from "./internal/dial.js"
 import { describe, describeCode } from "./internal/errno.js"
 import type { ListenSpec } from "./internal/netServer.js"
 import { listen } from "./internal/netServer.js"
-import type { Rule } from "./internal/options.js"
-import { invalidOption } from "./internal/options.js"
+import type { Rule } from "@effect-socket/socket/internal/options"
+import { invalidOption } from "@effect-socket/socket/internal/options"
 import type { UnixPath } from "./internal/unixPath.js"
 import { parseUnixPath } from "./internal/unixPath.js"
 
@@ -31,8 +31,8 @@ import { parseUnixPath } from "./internal/unixPath.js"
 export interface Options {
   /**
    * The kernel's listen backlog and the bound on accepted connections held while nobody pulls
-   * `connections`; default 511. Past it, a new connection is closed at once and reported on
-   * `errors` as `BacklogFull`.
+   * `connections`, a positive integer; default 511. Past it, a new connection is closed at once
+   * and reported on `errors` as `BacklogFull`.
    */
   readonly backlog?: number
   /**
@@ -51,12 +51,12 @@ export interface Options {
    * `false`. Not for an abstract socket (`EINVAL`).
    */
   readonly writableAll?: boolean
-  /** Bytes read ahead of the consumer before a connection is paused; default 65,536. */
+  /** Bytes read ahead of the consumer before a connection is paused, an integer of 0 or more; default 65,536. */
   readonly readHighWaterMark?: number
 }
 
 const OPTION_RULES = {
-  backlog: "count",
+  backlog: "positive",
   replaceStale: "boolean",
   readableAll: "boolean",
   writableAll: "boolean",

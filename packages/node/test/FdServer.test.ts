@@ -154,6 +154,51 @@ describe("FdServer", () => {
       assert.strictEqual((yield* closed(server)).code, 1)
     }))
 
+  describe("a TCP socket that is not listening yet (Node cannot make one: python3 passes it)", () => {
+    /** Runs the `fd` fixture with fd 3 a fresh IPv4 or IPv6 TCP socket, bound to `bind` first unless it is undefined. */
+    const withFreshSocket = (family: "AF_INET" | "AF_INET6", bind: string | undefined) =>
+      spawn(
+        "python3",
+        [
+          "-c",
+          [
+            "import os, socket, sys",
+            `s = socket.socket(socket.${family})`,
+            ...(bind === undefined ? [] : [`s.bind((${JSON.stringify(bind)}, 0))`]),
+            "os.dup2(s.fileno(), 3)",
+            // dup2 onto itself (the socket may be fd 3 already) keeps close-on-exec.
+            "os.set_inheritable(3, True)",
+            "os.execv(sys.argv[1], sys.argv[1:])"
+          ].join("\n"),
+          process.execPath,
+          ...nodeFixtureArgs("inheritedEchoServer.ts", "fd")
+        ],
+        { stdio: ["ignore", "pipe", "inherit"] }
+      )
+
+    for (const family of ["AF_INET", "AF_INET6"] as const) {
+      it.scoped(`refuses an unbound one (${family}) with EINVAL instead of listening on every interface`, () =>
+        Effect.gen(function*() {
+          const server = yield* withFreshSocket(family, undefined)
+          const { error } = yield* report(server)
+          assert.strictEqual(error.code, "EINVAL")
+          assert.strictEqual(
+            error.message,
+            `Failed to listen on "fd://3": Invalid argument: the socket is not bound to an address (listening would bind it to a random port on every interface) (EINVAL)`
+          )
+          assert.strictEqual((yield* closed(server)).code, 1)
+        }))
+    }
+
+    it.scoped("listens on one that is bound, with its address", () =>
+      Effect.gen(function*() {
+        const server = yield* withFreshSocket("AF_INET", "127.0.0.1")
+        const { listening } = yield* report(server)
+        assert.match(listening[0]!.address, /^tcp:\/\/127\.0\.0\.1:\d+$/)
+        assert.strictEqual(yield* roundTrip(TcpConnector.connect, listening[0]!.address, "bound"), "fd:bound")
+      }))
+  })
+
   it.scoped("takes systemd's sockets, by name, when LISTEN_PID is its own pid, and unsets LISTEN_*", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir

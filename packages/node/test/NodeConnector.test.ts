@@ -129,6 +129,30 @@ describe("NodeConnector with doubles", () => {
       }
     }))
 
+  it.scoped("a timeout that is not positive fails tcp:// and tls:// connects with EINVAL, asking no connector", () =>
+    Effect.gen(function*() {
+      for (const timeout of [0, -1, NaN]) {
+        const tcp = recordingConnector("hang")
+        const layer = NodeConnector.layer({ tcp: tcp.layer, dns: false, timeout })
+        for (const uri of ["tcp://192.0.2.1:80", "tls://192.0.2.1:443"]) {
+          const error = yield* Effect.flip(connectVia(layer, uri))
+          assert.strictEqual(error.code, "EINVAL")
+          assert.strictEqual(error.message, `Connection to ${uri} failed: Invalid option timeout: ${timeout}, expected a positive duration (milliseconds, or a Duration such as "5 seconds") (EINVAL)`)
+        }
+        assert.deepStrictEqual(tcp.uris, [])
+      }
+    }))
+
+  it.effect("a malformed dns server fails to build, saying the address is invalid", () =>
+    Effect.gen(function*() {
+      for (const dns of ["bogus", "127.0.0.1:99999"]) {
+        const error = yield* Effect.flip(Effect.scoped(Layer.build(NodeConnector.layer({ dns }))))
+        assert.strictEqual(error._tag, "DnsError")
+        assert.isTrue(error.message.startsWith(`Invalid DNS server address "${dns}": `), error.message)
+        assert.isTrue(error.message.endsWith(" (EINVAL)"), error.message)
+      }
+    }))
+
   it.scoped("with timeout: false never times out", () =>
     Effect.gen(function*() {
       const layer = NodeConnector.layer({ tcp: recordingConnector("hang").layer, dns: false, timeout: false })

@@ -159,11 +159,31 @@ describe("NodeResolver", () => {
       assert.deepStrictEqual(server.questions, [])
     }))
 
-  it.effect("fails to build with EINVAL for a malformed server address", () =>
+  it.effect("fails to build with EINVAL for a malformed server address or port or a bad option, not as a query", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(Layer.build(NodeResolver.layer({ servers: ["not an address"] })).pipe(Effect.scoped))
-      assert.strictEqual(error.reason, "Invalid")
-      assert.strictEqual(error.code, "EINVAL")
+      const cases: ReadonlyArray<readonly [string, string]> = [
+        ["not an address", "Not an IP address"],
+        ["bogus", "Not an IP address"],
+        ["", "Not an IP address"],
+        ["127.0.0.1:99999", "Port must be an integer from 1 to 65535, got 99999"],
+        // Port 0 would abort the whole process inside c-ares (Node 20).
+        ["127.0.0.1:0", "Port must be an integer from 1 to 65535, got 0"],
+        ["[::1]:65536", "Port must be an integer from 1 to 65535, got 65536"],
+        ["127.0.0.1:dns", "Port must be an integer from 1 to 65535, got dns"]
+      ]
+      for (const [server, detail] of cases) {
+        const error = yield* Effect.flip(Layer.build(NodeResolver.layer({ servers: ["127.0.0.1", server] })).pipe(Effect.scoped))
+        assert.strictEqual(error.reason, "Invalid")
+        assert.strictEqual(error.code, "EINVAL")
+        assert.strictEqual(error.server, server)
+        assert.strictEqual(error.message, `Invalid DNS server address "${server}": ${detail} (EINVAL)`)
+      }
+      const option = yield* Effect.flip(Layer.build(NodeResolver.layer({ tries: 0 })).pipe(Effect.scoped))
+      assert.strictEqual(option.option, "tries")
+      assert.strictEqual(option.message, "Invalid option tries: 0, expected an integer from 1 to 2147483647 (EINVAL)")
+      for (const server of ["127.0.0.1:53", "[::1]:5353", "::1", "[::1]", "192.0.2.53"]) {
+        yield* Layer.build(NodeResolver.layer({ servers: [server], hostsFile: false })).pipe(Effect.scoped)
+      }
     }))
 
   it.scoped("is a Resolver layer, and Resolver.cached keeps its answers for their TTL", () =>

@@ -89,6 +89,26 @@ describe("SocketServer", () => {
       assert.strictEqual(process.getActiveResourcesInfo().length, before)
     }))
 
+  it.scoped("a backlog out of range in any group fails with EINVAL, before opening anything", () =>
+    Effect.gen(function*() {
+      const before = process.getActiveResourcesInfo().length
+      const cases: ReadonlyArray<readonly [string, SocketServer.Options, string]> = [
+        ["127.0.0.1:0", { tcp: { backlog: -1 } }, "tcp://127.0.0.1:0"],
+        ["unix:///nonexistent/dir/app.sock", { unix: { backlog: NaN } }, "unix:///nonexistent/dir/app.sock"],
+        ["fd://3", { fd: { backlog: 1.5 } }, "fd://3"]
+      ]
+      for (const [uri, options, shown] of cases) {
+        const error = yield* Effect.flip(SocketServer.make(uri, options))
+        const backlog = options.tcp?.backlog ?? options.unix?.backlog ?? options.fd?.backlog
+        assert.strictEqual(error.reason, "Listen", uri)
+        assert.strictEqual(
+          error.message,
+          `Failed to listen on "${shown}": Invalid option backlog: ${backlog}, expected an integer from 1 to 2147483647 (EINVAL)`
+        )
+      }
+      assert.strictEqual(process.getActiveResourcesInfo().length, before)
+    }))
+
   it.scoped("passes the tcp group to TcpServer: its backlog bounds the connections held while nobody pulls", () =>
     Effect.gen(function*() {
       const server = yield* SocketServer.make("127.0.0.1:0", { tcp: { backlog: 1, noDelay: false } })

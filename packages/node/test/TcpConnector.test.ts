@@ -4,6 +4,8 @@
  * ReactPHP's TcpConnectorTest.
  */
 import * as TcpConnector from "@effect-socket/node/TcpConnector"
+import { tcpAddresses } from "@effect-socket/node/internal/addresses"
+import { dial } from "@effect-socket/node/internal/dial"
 import * as TcpServer from "@effect-socket/node/TcpServer"
 import { Connector } from "@effect-socket/socket/Connector"
 import { ConnectError } from "@effect-socket/socket/SocketError"
@@ -20,8 +22,8 @@ import { closed, eventually, freePort, liveSockets, realSleep, refusedAddress, s
 import * as BlackHole from "./fixtures/BlackHole.js"
 
 /** The typed failure of `connect(uri)`, which must come before any I/O (so `runSync` can run it). */
-const rejected = (uri: string): ConnectError => {
-  const exit = Effect.runSyncExit(Effect.scoped(TcpConnector.connect(uri)))
+const rejected = (uri: string, options?: TcpConnector.Options): ConnectError => {
+  const exit = Effect.runSyncExit(Effect.scoped(TcpConnector.connect(uri, options)))
   if (Exit.isFailure(exit) && exit.cause._tag === "Fail") return exit.cause.error
   throw new Error(`expected ${uri} to be rejected before any I/O, got ${String(exit)}`)
 }
@@ -114,6 +116,39 @@ describe("TcpConnector", () => {
         assert.strictEqual(error.reason, "InvalidUri", uri)
         assert.strictEqual(error.code, "EINVAL", uri)
       }
+    })
+  })
+
+  describe("invalid options fail with EINVAL before any I/O", () => {
+    it("localAddress must be an IP literal, localPort 0-65535, the others integers of 0 or more", () => {
+      const cases: ReadonlyArray<readonly [TcpConnector.Options, string]> = [
+        [{ localAddress: "garbage" }, 'localAddress: "garbage", expected an IPv4 or IPv6 address'],
+        [{ localAddress: "localhost" }, 'localAddress: "localhost", expected an IPv4 or IPv6 address'],
+        [{ localPort: 99999 }, "localPort: 99999, expected an integer from 0 to 65535"],
+        [{ localPort: -1 }, "localPort: -1, expected an integer from 0 to 65535"],
+        [{ localPort: NaN }, "localPort: NaN, expected an integer from 0 to 65535"],
+        [{ localPort: 1.5 }, "localPort: 1.5, expected an integer from 0 to 65535"],
+        [{ keepAlive: -1 }, "keepAlive: -1, expected false or an integer number of milliseconds from 0 to 2147483647"],
+        [{ readHighWaterMark: NaN }, "readHighWaterMark: NaN, expected an integer from 0 to 2147483647"]
+      ]
+      for (const [options, problem] of cases) {
+        const error = rejected("127.0.0.1:80", options)
+        assert.strictEqual(error.reason, "Failed")
+        assert.strictEqual(error.code, "EINVAL")
+        assert.strictEqual(error.message, `Connection to tcp://127.0.0.1:80 failed: Invalid option ${problem} (EINVAL)`)
+      }
+    })
+
+    it("options net.connect throws on become a typed EINVAL, not a defect", () => {
+      // A defect would make runSync throw; the failure is flipped into the success channel.
+      const error = Effect.runSync(Effect.flip(dial({
+        uri: "tcp://127.0.0.1:80",
+        connect: { host: "127.0.0.1", port: 80, localAddress: "garbage" },
+        stage: "TCP/IP handshake",
+        addresses: tcpAddresses
+      })))
+      assert.strictEqual(error.code, "EINVAL")
+      assert.strictEqual(error.message, "Connection to tcp://127.0.0.1:80 failed: Invalid IP address: garbage (EINVAL)")
     })
   })
 

@@ -106,6 +106,33 @@ describe("TcpServer", () => {
       }
     })
 
+    it("a number that is not a port says so", () => {
+      for (const port of [1.5, NaN, Infinity]) {
+        const error = rejected(port)
+        assert.strictEqual(error.reason, "InvalidUri")
+        assert.strictEqual(
+          error.message,
+          `Given URI "tcp://127.0.0.1:${port}" contains an invalid port: ${port} is not a port number (an integer from 0 to 65535) (EINVAL)`
+        )
+      }
+    })
+
+    it("options out of range fail with EINVAL before any socket exists", () => {
+      const cases: ReadonlyArray<readonly [TcpServer.Options, string]> = [
+        [{ backlog: 0 }, "backlog: 0, expected an integer from 1 to 2147483647"],
+        [{ backlog: -1 }, "backlog: -1, expected an integer from 1 to 2147483647"],
+        [{ backlog: NaN }, "backlog: NaN, expected an integer from 1 to 2147483647"],
+        [{ readHighWaterMark: -1 }, "readHighWaterMark: -1, expected an integer from 0 to 2147483647"],
+        [{ keepAlive: 1.5 }, "keepAlive: 1.5, expected false or an integer number of milliseconds from 0 to 2147483647"]
+      ]
+      for (const [options, detail] of cases) {
+        const error = rejected(0, options)
+        assert.strictEqual(error.reason, "Listen")
+        assert.strictEqual(error.code, "EINVAL")
+        assert.strictEqual(error.message, `Failed to listen on "tcp://127.0.0.1:0": Invalid option ${detail} (EINVAL)`)
+      }
+    })
+
     it.scoped("a rejected URI opens no socket", () =>
       Effect.gen(function*() {
         const before = process.getActiveResourcesInfo().length

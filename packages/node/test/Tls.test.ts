@@ -167,11 +167,49 @@ describe("Tls.upgrade", () => {
       const remote = Option.getOrThrow(secure.remoteAddress)
       const again = yield* Effect.flip(Tls.upgrade(secure, clientSide()))
       assert.strictEqual(again.message, `Connection to ${remote} failed during TLS handshake: Connection is already encrypted (EINVAL)`)
+      // Refused without touching it: the TLS connection stays open.
+      assert.strictEqual(Option.getOrUndefined(secure.remoteAddress), remote)
 
       const { client: ended } = yield* plainPair((plain) => plain.end)
       assert.strictEqual(yield* readAll(ended), "")
       const lost = yield* Effect.flip(Tls.upgrade(ended, { ...clientSide(), uri: "tcp://mail.test:25" }))
       assert.strictEqual(lost.message, "Connection to tcp://mail.test:25 failed during TLS handshake: Connection lost during TLS handshake (ECONNRESET)")
+    }))
+
+  it.scoped("upgrading the same plain connection twice fails at once; the first TLS connection keeps working", () =>
+    Effect.gen(function*() {
+      const serverPlain = yield* Deferred.make<Connection>()
+      const { client } = yield* plainPair((plain) =>
+        Effect.gen(function*() {
+          const secure = yield* Tls.upgrade(plain, serverSide())
+          yield* Deferred.succeed(serverPlain, plain)
+          const lines = yield* lineReader(secure)
+          for (;;) yield* secure.write(`echo ${yield* lines.readLine}\n`)
+        }))
+      const remote = Option.getOrThrow(client.remoteAddress)
+      const secure = yield* Tls.upgrade(client, clientSide())
+      const lines = yield* lineReader(secure)
+
+      const again = yield* Effect.flip(Tls.upgrade(client, clientSide()))
+      assert.strictEqual(again._tag, "ConnectError")
+      assert.strictEqual(again.code, "EINVAL")
+      assert.strictEqual(
+        again.message,
+        `Connection to ${remote} failed during TLS handshake: Connection was already upgraded to TLS (EINVAL)`
+      )
+      // A bad option is reported first, but does not close the connection under the TLS one either.
+      const badOption = yield* Effect.flip(Tls.upgrade(client, { ...clientSide(), handshakeTimeout: -1 }))
+      assert.strictEqual(badOption.code, "EINVAL")
+      assert.match(badOption.message, /Invalid option handshakeTimeout: -1/)
+      const plain = yield* Deferred.await(serverPlain)
+      const serverAgain = yield* Effect.flip(Tls.upgrade(plain, serverSide()))
+      assert.strictEqual(serverAgain._tag, "ServerError")
+      assert.strictEqual(serverAgain.code, "EINVAL")
+
+      yield* secure.write("one\n")
+      assert.strictEqual(yield* lines.readLine, "echo one")
+      yield* secure.write("two\n")
+      assert.strictEqual(yield* lines.readLine, "echo two")
     }))
 
   it.scoped("a client-side handshake timeout, on the Clock, closes the socket", () =>

@@ -84,6 +84,34 @@ describe("TlsConnector", () => {
         assert.deepStrictEqual(inner.asked, [])
       }))
 
+    it.scoped("a handshake timeout that is not positive fails before any I/O", () =>
+      Effect.gen(function*() {
+        const inner = innerDouble(refused)
+        for (const handshakeTimeout of [0, -1, NaN]) {
+          const error = yield* Effect.flip(connectWith(withInner(inner.layer, { handshakeTimeout }), "tls://example.com:443"))
+          assert.strictEqual(error.code, "EINVAL")
+          assert.strictEqual(
+            error.message,
+            `Connection to tls://example.com:443 failed during TLS handshake: Invalid option handshakeTimeout: ${handshakeTimeout}, expected a positive duration (milliseconds, or a Duration such as "5 seconds") (EINVAL)`
+          )
+        }
+        assert.deepStrictEqual(inner.asked, [])
+      }))
+
+    it.scoped("a client PEM bundle must hold both the certificate and its key", () =>
+      Effect.gen(function*() {
+        const inner = innerDouble(refused)
+        for (const pem of [certs.client.cert, certs.client.key, ""]) {
+          const error = yield* Effect.flip(connectWith(withInner(inner.layer, { pem }), "tls://example.com:443"))
+          assert.strictEqual(error.code, "EINVAL")
+          assert.strictEqual(
+            error.message,
+            "Connection to tls://example.com:443 failed during TLS handshake: A certificate needs its private key, and a key its certificate (EINVAL)"
+          )
+        }
+        assert.deepStrictEqual(inner.asked, [])
+      }))
+
     it.scoped("closes a connection that is not over a Node socket, with EINVAL", () =>
       Effect.gen(function*() {
         const [memory] = yield* Connection.makePair()

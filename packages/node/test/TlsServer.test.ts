@@ -129,16 +129,43 @@ describe("TlsServer", () => {
       }))
   })
 
-  describe("bad credentials fail make at once", () => {
-    const cases = [
+  describe("bad credentials or options fail make at once", () => {
+    const NEEDS_KEY = "A TLS server needs a certificate and its private key (`pem`, or `cert` and `key`)"
+    const cases: ReadonlyArray<{
+      readonly name: string
+      readonly options: () => TlsServer.Options
+      readonly code: string
+      readonly detail?: string
+    }> = [
       { name: "a certificate that is not PEM", options: () => ({ cert: "not a certificate", key: certs.server.key }), code: "ERR_OSSL_PEM_NO_START_LINE" },
       { name: "an encrypted key without passphrase", options: () => ({ cert: certs.encrypted.cert, key: certs.encrypted.key }), code: "ERR_OSSL_BAD_DECRYPT" },
       { name: "a wrong passphrase", options: () => ({ cert: certs.encrypted.cert, key: certs.encrypted.key, passphrase: "wrong" }), code: "ERR_OSSL_BAD_DECRYPT" },
       { name: "a key of another certificate", options: () => ({ cert: certs.server.cert, key: certs.client.key }), code: "ERR_OSSL_X509_KEY_VALUES_MISMATCH" },
-      { name: "no key", options: () => ({ cert: certs.server.cert }), code: "EINVAL" },
+      { name: "no key", options: () => ({ cert: certs.server.cert }), code: "EINVAL", detail: NEEDS_KEY },
+      { name: "a PEM bundle with the certificate and no key", options: () => ({ pem: certs.server.cert }), code: "EINVAL", detail: NEEDS_KEY },
+      { name: "a PEM bundle with the key and no certificate", options: () => ({ pem: certs.server.key }), code: "EINVAL", detail: NEEDS_KEY },
+      { name: "an empty PEM bundle", options: () => ({ pem: "" }), code: "EINVAL", detail: NEEDS_KEY },
+      {
+        name: "a negative handshake timeout",
+        options: () => ({ ...serverOptions(), handshakeTimeout: -1 }),
+        code: "EINVAL",
+        detail: `Invalid option handshakeTimeout: -1, expected a positive duration (milliseconds, or a Duration such as "5 seconds")`
+      },
+      {
+        name: "a NaN handshake timeout",
+        options: () => ({ ...serverOptions(), handshakeTimeout: "NaN seconds" }),
+        code: "EINVAL",
+        detail: `Invalid option handshakeTimeout: "NaN seconds", expected a positive duration (milliseconds, or a Duration such as "5 seconds")`
+      },
+      {
+        name: "no handshake slot",
+        options: () => ({ ...serverOptions(), maxConcurrentHandshakes: 0 }),
+        code: "EINVAL",
+        detail: "Invalid option maxConcurrentHandshakes: 0, expected an integer from 1 to 2147483647"
+      },
       { name: "a bad SNI certificate", options: () => ({ ...serverOptions(), serverNames: { "other.test": { cert: certs.other.cert } } }), code: "EINVAL" }
     ]
-    for (const { code, name, options } of cases) {
+    for (const { code, detail, name, options } of cases) {
       it.scoped(name, () =>
         Effect.gen(function*() {
           const server = yield* TcpServer.make("127.0.0.1:0")
@@ -148,6 +175,7 @@ describe("TlsServer", () => {
           assert.strictEqual(error.code, code)
           assert.strictEqual(error.uri, server.address.replace("tcp://", "tls://"))
           assert.match(error.message, new RegExp(`^Failed to listen on "tls://127\\.0\\.0\\.1:\\d+": .+ \\(${code}\\)$`))
+          if (detail !== undefined) assert.strictEqual(error.detail, detail)
         }))
     }
   })

@@ -89,8 +89,8 @@ export const isConnection = (u: unknown): u is Connection => typeof u === "objec
  */
 export interface PairOptions {
   /**
-   * Bytes a side may hold unread before its peer's `write` waits: default `65536` (64 KiB).
-   * `0` makes every `write` wait until the reader has taken all of it.
+   * Bytes a side may hold unread before its peer's `write` waits, an integer of 0 or more:
+   * default `65536` (64 KiB). `0` makes every `write` wait until the reader has taken all of it.
    */
   readonly highWaterMark?: number | undefined
   /** The first connection's `localAddress` (the second's `remoteAddress`); default `memory://a`. */
@@ -111,7 +111,10 @@ export interface PairOptions {
  *   `read` ends at once (unread bytes are dropped), its writes fail with `Closed` (`EPIPE`) and
  *   the peer's with `Write` (`EPIPE`, `Broken pipe`); this side's addresses become `None`.
  *
- * `read` never fails. Both connections are closed when the scope closes.
+ * `read` never fails. Both connections are closed when the scope closes. A `highWaterMark` that
+ * is not an integer of 0 or more is a programming error: the effect dies with an
+ * `IllegalArgumentException` (`Connection.makePair: Invalid option highWaterMark: -1, expected an
+ * integer from 0 to 2147483647`).
  *
  * @since 0.1.0
  * @category constructors
@@ -125,7 +128,7 @@ export const makePair = (options?: PairOptions): Effect.Effect<readonly [Connect
 /**
  * {@link makePair} without a scope: the caller closes both connections (or lets them be
  * garbage-collected, as they hold nothing but memory). For doubles built synchronously, e.g. in
- * `Layer.succeed(Connector, …)`.
+ * `Layer.succeed(Connector, …)`. Throws an `IllegalArgumentException` for a bad `highWaterMark`.
  *
  * @since 0.1.0
  * @category constructors

@@ -13,6 +13,7 @@ import * as PubSub from "effect/PubSub"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { Connection } from "./Connection.js"
+import { dieIfInvalid } from "./internal/options.js"
 import type { Server } from "./Server.js"
 import { TypeId } from "./Server.js"
 import { ServerError } from "./SocketError.js"
@@ -24,7 +25,10 @@ import { ServerError } from "./SocketError.js"
  * @category models
  */
 export interface Options {
-  /** The most connections open at once; `null` counts them without limiting (ReactPHP's `null`). */
+  /**
+   * The most connections open at once, a positive integer; `null` counts them without limiting
+   * (ReactPHP's `null`).
+   */
   readonly limit: number | null
   /**
    * Over the limit, stop pulling the inner server instead of rejecting; default `false`.
@@ -47,7 +51,10 @@ export interface LimitingServer extends Server {
 /**
  * Wraps `server`. A connection holds its slot until it is closed, by `close`, by the peer, or
  * by `Server.serve` when its handler ends. Rejected connections are closed at once and reported
- * on `errors` as `Limit` (`ECONNREFUSED`). Watching for closes runs in the scope's fibers.
+ * on `errors` as `Limit` (`ECONNREFUSED`). Watching for closes runs in the scope's fibers. A
+ * `limit` that is neither a positive integer nor `null` is a programming error: the effect dies
+ * with an `IllegalArgumentException` (`LimitingServer.make: Invalid option limit: NaN, expected
+ * null or an integer from 1 to 2147483647`).
  *
  * @since 0.1.0
  * @category constructors
@@ -55,6 +62,7 @@ export interface LimitingServer extends Server {
 export const make = (server: Server, options: Options): Effect.Effect<LimitingServer, never, Scope.Scope> =>
   Effect.gen(function*() {
     const { limit } = options
+    yield* dieIfInvalid("LimitingServer.make", options, { limit: "positiveOrNull" })
     const pauseOnLimit = limit !== null && (options.pauseOnLimit ?? false)
     const scope = yield* Effect.scope
     const rejections = yield* Effect.acquireRelease(PubSub.sliding<ServerError>(256), PubSub.shutdown)

@@ -23,9 +23,9 @@ import type { ListenError } from "./SocketError.js"
  */
 export interface ListenOptions {
   /**
-   * How many connections may wait to be taken from `connections`; default `511` (Node's and
-   * ReactPHP's), at least `1`. While it is full, `connect` waits, as a client whose SYN the
-   * kernel leaves unanswered.
+   * How many connections may wait to be taken from `connections`, a positive integer; default
+   * `511` (Node's and ReactPHP's). While it is full, `connect` waits, as a client whose SYN the
+   * kernel leaves unanswered. Any other value fails `listen` with `EINVAL`.
    */
   readonly backlog?: number | undefined
 }
@@ -37,7 +37,11 @@ export interface ListenOptions {
  * @category models
  */
 export interface Options {
-  /** The high-water mark of every connection, in bytes (see `Connection.makePair`); default `65536`. */
+  /**
+   * The high-water mark of every connection, in bytes, an integer of 0 or more (see
+   * `Connection.makePair`); default `65536`. Building the layer with any other value dies with an
+   * `IllegalArgumentException`.
+   */
   readonly highWaterMark?: number | undefined
 }
 
@@ -51,7 +55,7 @@ export class MemoryNetwork extends Context.Tag("@effect-socket/MemoryNetwork")<M
    * (`127.0.0.1:80` is `tcp://127.0.0.1:80`, as `Server.address` reports it; query and fragment
    * are ignored) and port `0` takes a free port from 49152–65535; anything else
    * (`memory://db`, `unix:///run/app.sock`) is matched verbatim. Fails with `EADDRINUSE` if the
-   * address is taken. The server behaves as `Server` says: `connections` hands out one
+   * address is taken, with `EINVAL` for a bad `backlog`. The server behaves as `Server` says: `connections` hands out one
    * connection per pull, in connect order, from a bounded backlog; `errors` never emits. Closing
    * the scope ends `connections`, closes every connection it accepted or holds, refuses waiting
    * and later clients (`ECONNREFUSED`) and frees the address.

@@ -14,6 +14,7 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { Connection } from "./Connection.js"
+import { dieIfInvalid } from "./internal/options.js"
 import type { ServerError } from "./SocketError.js"
 
 /**
@@ -69,8 +70,9 @@ export const isServer = (u: unknown): u is Server => typeof u === "object" && u 
  */
 export interface ServeOptions {
   /**
-   * How many connections are handled at once; default `"unbounded"`. While every slot is busy
-   * the server's `connections` stream is not pulled, so new clients wait in the backlog.
+   * How many connections are handled at once, a positive integer; default `"unbounded"`. While
+   * every slot is busy the server's `connections` stream is not pulled, so new clients wait in
+   * the backlog.
    */
   readonly concurrency?: number | "unbounded"
 }
@@ -81,7 +83,10 @@ export interface ServeOptions {
  * at debug level and ends only that connection. Runs until the server's connection stream ends,
  * then waits for the running handlers; interrupting it interrupts every handler and closes every
  * connection it took from the stream. Fails only if the connection stream fails (and then
- * interrupts the handlers).
+ * interrupts the handlers). A `concurrency` that is neither a positive integer nor
+ * `"unbounded"` is a programming error: the effect dies at once with an
+ * `IllegalArgumentException` (`Server.serve: Invalid option concurrency: 0, expected
+ * "unbounded" or an integer from 1 to 2147483647`).
  *
  * @since 0.1.0
  * @category combinators
@@ -105,6 +110,7 @@ export const serve: {
   ): Effect.Effect<void, ServerError, Exclude<R, Scope.Scope>> => {
     const concurrency = options?.concurrency ?? "unbounded"
     return Effect.scoped(Effect.gen(function*() {
+      yield* dieIfInvalid("Server.serve", { concurrency }, { concurrency: "positiveOrUnbounded" })
       const pull = yield* Stream.toPull(server.connections)
       const handlers = yield* FiberSet.make()
       const slots = concurrency === "unbounded" ? undefined : yield* Effect.makeSemaphore(concurrency)

@@ -56,6 +56,16 @@ export class InvalidUriError extends Data.TaggedError("InvalidUriError")<{
 }
 
 /**
+ * Seconds with one decimal at least, as ReactPHP prints them (`3.0`), and as many more as the
+ * milliseconds need (`0.25`, `0.001`): a sub-second timeout never reads `0.0`.
+ */
+const formatSeconds = (duration: Duration.Duration): string => {
+  let text = (Duration.toMillis(duration) / 1000).toFixed(3)
+  while (text.endsWith("0") && !text.endsWith(".0")) text = text.slice(0, -1)
+  return text
+}
+
+/**
  * The stage a connection attempt failed or was cancelled in; it picks ReactPHP's wording.
  *
  * @since 0.1.0
@@ -89,10 +99,8 @@ export class ConnectError extends Data.TaggedError("ConnectError")<{
         return this.cause instanceof InvalidUriError ? this.cause.message : withCode(`Given URI "${this.uri}" is invalid`, this.code)
       case "NoConnector":
         return withCode(this.detail ?? `No connector available for URI "${this.uri}"`, this.code)
-      case "Timeout": {
-        const seconds = Duration.toMillis(this.timeout ?? Duration.zero) / 1000
-        return `Connection to ${this.uri} timed out after ${seconds.toFixed(1)} seconds (${this.code})`
-      }
+      case "Timeout":
+        return `Connection to ${this.uri} timed out after ${formatSeconds(this.timeout ?? Duration.zero)} seconds (${this.code})`
       case "Cancelled":
         return `Connection to ${this.uri} cancelled${this.stage && this.stage !== "connect" ? ` during ${this.stage}` : ""} (${this.code})`
       case "Failed": {
@@ -200,7 +208,10 @@ export class ServerError extends Data.TaggedError("ServerError")<{
  * A DNS lookup failed. `reason`: `NotFound` (NXDOMAIN, `ENOTFOUND`), `NoData` (the name exists
  * but has no record of the family, `ENODATA`), `ServerFailure` (SERVFAIL, `ESERVFAIL`),
  * `Refused` (`EREFUSED`), `Timeout` (`ETIMEOUT`), `Invalid` (not a host name, `EINVAL`),
- * `Other`.
+ * `Other`. A resolver configured with a malformed DNS server address fails with `Invalid` and
+ * that address in `server`, before any query: `Invalid DNS server address "bogus": Not an IP
+ * address (EINVAL)`; with a bad option, with its name in `option`:
+ * `Invalid option tries: 0, expected an integer from 1 to 2147483647 (EINVAL)`.
  *
  * @since 0.1.0
  * @category errors
@@ -212,8 +223,16 @@ export class DnsError extends Data.TaggedError("DnsError")<{
   readonly code: ErrorCode
   readonly detail?: string
   readonly cause?: unknown
+  /** The malformed DNS server address, when the resolver's configuration rather than a query failed. */
+  readonly server?: string
+  /** The resolver option with a bad value, when that rather than a query failed; `detail` says what is wrong. */
+  readonly option?: string
 }> {
   override get message(): string {
+    if (this.server !== undefined) {
+      return `Invalid DNS server address "${this.server}": ${withCode(this.detail ?? "Unknown error", this.code)}`
+    }
+    if (this.option !== undefined) return withCode(this.detail ?? `Invalid option ${this.option}`, this.code)
     const record = this.family === 6 ? " (AAAA)" : this.family === 4 ? " (A)" : ""
     return `DNS query for ${this.host}${record} failed: ${withCode(this.detail ?? "Unknown error", this.code)}`
   }

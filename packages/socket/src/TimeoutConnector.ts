@@ -11,6 +11,7 @@ import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import { Connector } from "./Connector.js"
 import { handOver } from "./internal/scope.js"
+import { invalidOption } from "./internal/options.js"
 import { ConnectError } from "./SocketError.js"
 
 /**
@@ -20,7 +21,11 @@ import { ConnectError } from "./SocketError.js"
  * On timeout the inner attempt is interrupted and everything it opened (sockets, timers, DNS
  * queries) is released before the error is returned; the same holds when the caller interrupts
  * `connect`. An inner success or failure before the deadline is passed through unchanged and
- * cancels the timer. `Duration.infinity` never times out.
+ * cancels the timer. `Duration.infinity` never times out. A duration that is not positive (zero,
+ * which would give up at once and which elsewhere often means "no limit", a negative or `NaN`
+ * amount, a string that is no duration) makes every `connect` fail with `EINVAL` without calling
+ * the inner connector: `Connection to tcp://10.0.0.1:80 failed: Invalid option timeout: -1,
+ * expected a positive duration (milliseconds, or a Duration such as "5 seconds") (EINVAL)`.
  *
  * @since 0.1.0
  * @category combinators
@@ -28,7 +33,12 @@ import { ConnectError } from "./SocketError.js"
 export const withTimeout: {
   (duration: Duration.DurationInput): (connector: Context.Tag.Service<Connector>) => Context.Tag.Service<Connector>
   (connector: Context.Tag.Service<Connector>, duration: Duration.DurationInput): Context.Tag.Service<Connector>
-} = dual(2, (connector: Context.Tag.Service<Connector>, duration: Duration.DurationInput): Context.Tag.Service<Connector> => {
+} = dual(2, (connector: Context.Tag.Service<Connector>, duration: Duration.DurationInput): Context.Tag.Service<Connector> =>
+{
+  const invalid = invalidOption({ timeout: duration }, { timeout: "duration" })
+  if (invalid !== undefined) {
+    return Connector.of({ connect: (uri) => Effect.fail(new ConnectError({ reason: "Failed", uri, code: "EINVAL", detail: invalid })) })
+  }
   const timeout = Duration.decode(duration)
   return Connector.of({
     connect: (uri) =>

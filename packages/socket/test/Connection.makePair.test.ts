@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
@@ -152,6 +154,20 @@ describe("Connection.makePair", () => {
         const pull = yield* Stream.toPull(b.read)
         assert.strictEqual(text(concat(yield* pull)), "x")
         yield* Fiber.join(blocked)
+      }))
+
+    it.effect("a high-water mark that is not an integer of 0 or more is a defect, with what was wrong", () =>
+      Effect.gen(function*() {
+        for (const highWaterMark of [-1, NaN, 1.5, Infinity]) {
+          const exit = yield* Effect.exit(Effect.scoped(Connection.makePair({ highWaterMark })))
+          const defect = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.dieOption(exit.cause)) : undefined
+          assert.isTrue(Cause.isIllegalArgumentException(defect), String(exit))
+          assert.strictEqual(
+            (defect as Error).message,
+            `Connection.makePair: Invalid option highWaterMark: ${highWaterMark}, expected an integer from 0 to 2147483647`
+          )
+          assert.throws(() => Connection.unsafeMakePair({ highWaterMark }), `highWaterMark: ${highWaterMark},`)
+        }
       }))
 
     it.scoped("a reader waits for data without spinning, and wakes on a write", () =>

@@ -1,8 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -204,6 +206,31 @@ describe("MemoryNetwork", () => {
         const accepted = Option.getOrThrow(yield* accept(second))
         assert.strictEqual(Option.getOrThrow(accepted.localAddress), second.address)
       }).pipe(Effect.provide(MemoryNetwork.layer)))
+  })
+
+  describe("bad options", () => {
+    it.scoped("a backlog that is not a positive integer fails listen with EINVAL", () =>
+      Effect.gen(function*() {
+        for (const backlog of [NaN, 0, -1, 1.5]) {
+          const error = yield* Effect.flip(MemoryNetwork.listen("127.0.0.1:80", { backlog }))
+          assert.strictEqual(error.code, "EINVAL")
+          assert.strictEqual(
+            error.message,
+            `Failed to listen on "127.0.0.1:80": Invalid option backlog: ${backlog}, expected an integer from 1 to 2147483647 (EINVAL)`
+          )
+        }
+      }).pipe(Effect.provide(MemoryNetwork.layer)))
+
+    it.effect("a high-water mark that is not an integer of 0 or more is a defect when the layer is built", () =>
+      Effect.gen(function*() {
+        const exit = yield* Effect.exit(Effect.scoped(Layer.build(MemoryNetwork.layerWith({ highWaterMark: NaN }))))
+        const defect = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.dieOption(exit.cause)) : undefined
+        assert.isTrue(Cause.isIllegalArgumentException(defect), String(exit))
+        assert.strictEqual(
+          (defect as Error).message,
+          "MemoryNetwork.layerWith: Invalid option highWaterMark: NaN, expected an integer from 0 to 2147483647"
+        )
+      }))
   })
 
   describe("backpressure", () => {

@@ -3,6 +3,7 @@
  * counts its pulls, so that "stops pulling while every slot is busy" is observed exactly.
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -200,6 +201,20 @@ describe("Server.serve", () => {
       // Served in the order they came; each closed after its handler.
       assert.deepStrictEqual(log.filter((line) => line.startsWith("start")), ["start 1", "start 2", "start 3", "start 4", "start 5"])
       assert.deepStrictEqual(log.filter((line) => line.startsWith("close")).length, 5)
+    }))
+
+  it.effect("a concurrency that is not a positive integer is a defect, at once, instead of never serving", () =>
+    Effect.gen(function*() {
+      const { server } = yield* memoryServer
+      for (const concurrency of [0, -1, NaN, 1.5]) {
+        const exit = yield* Effect.exit(Server.serve(server, () => Effect.void, { concurrency }))
+        const defect = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.dieOption(exit.cause)) : undefined
+        assert.isTrue(Cause.isIllegalArgumentException(defect), String(exit))
+        assert.strictEqual(
+          (defect as Error).message,
+          `Server.serve: Invalid option concurrency: ${concurrency}, expected "unbounded" or an integer from 1 to 2147483647`
+        )
+      }
     }))
 
   it.effect("a pull that returns several connections does not exceed the concurrency", () =>

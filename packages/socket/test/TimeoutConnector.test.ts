@@ -59,15 +59,27 @@ describe("TimeoutConnector", () => {
       assert.deepStrictEqual(double.events, ["open tcp://10.0.0.1:80", "released"])
     }))
 
-  it.scoped("formats fractional timeouts to one decimal, with the URI as given", () =>
+  it.scoped("formats fractional timeouts with at least one decimal and up to milliseconds, with the URI as given", () =>
     Effect.gen(function*() {
       const double = scripted(Duration.infinity, "hang")
       const connector = TimeoutConnector.withTimeout(double.connector, "10 millis")
       const attempt = yield* Effect.fork(connector.connect("example.com:80"))
       yield* TestClock.adjust("10 millis")
       const error = yield* Effect.flip(Fiber.join(attempt))
-      assert.strictEqual(error.message, "Connection to example.com:80 timed out after 0.0 seconds (ETIMEDOUT)")
+      assert.strictEqual(error.message, "Connection to example.com:80 timed out after 0.01 seconds (ETIMEDOUT)")
       assert.deepStrictEqual(error.timeout, Duration.millis(10))
+      const cases: ReadonlyArray<readonly [Duration.DurationInput, string]> = [
+        ["3 seconds", "3.0"],
+        ["250 millis", "0.25"],
+        ["1 millis", "0.001"],
+        ["1500 millis", "1.5"],
+        ["61234 millis", "61.234"],
+        [Duration.zero, "0.0"]
+      ]
+      for (const [timeout, seconds] of cases) {
+        const message = new ConnectError({ reason: "Timeout", uri: "tcp://10.0.0.1:80", code: "ETIMEDOUT", timeout: Duration.decode(timeout) }).message
+        assert.strictEqual(message, `Connection to tcp://10.0.0.1:80 timed out after ${seconds} seconds (ETIMEDOUT)`)
+      }
     }))
 
   it.effect("passes a connection made before the deadline through, and keeps it until the caller's scope closes", () =>
@@ -138,6 +150,30 @@ describe("TimeoutConnector", () => {
       assert.isTrue(Option.isNone(yield* Fiber.poll(attempt)))
       yield* TestClock.adjust("1 day")
       assert.strictEqual(yield* Fiber.join(attempt), double.connection)
+    }))
+
+  it.scoped("a timeout that is not positive (zero, negative, NaN, no duration) fails every connect with EINVAL", () =>
+    Effect.gen(function*() {
+      const double = scripted(0, "connect")
+      const cases: ReadonlyArray<readonly [Duration.DurationInput, string]> = [
+        [0, "0"],
+        [-1, "-1"],
+        [NaN, "NaN"],
+        ["-3 seconds", `"-3 seconds"`],
+        // Not a DurationInput by its type, but a JavaScript caller may pass it: Duration.decode throws on it.
+        ["soon" as unknown as Duration.DurationInput, `"soon"`],
+        [-1n, "-1"]
+      ]
+      for (const [timeout, shown] of cases) {
+        const error = yield* Effect.flip(TimeoutConnector.withTimeout(double.connector, timeout).connect("tcp://10.0.0.1:80"))
+        assert.strictEqual(error.reason, "Failed")
+        assert.strictEqual(error.code, "EINVAL")
+        assert.strictEqual(
+          error.message,
+          `Connection to tcp://10.0.0.1:80 failed: Invalid option timeout: ${shown}, expected a positive duration (milliseconds, or a Duration such as "5 seconds") (EINVAL)`
+        )
+      }
+      assert.deepStrictEqual(double.events, [])
     }))
 
   it.scoped("each attempt gets its own deadline", () =>

@@ -2,6 +2,8 @@
  * How the command reports a failure: the typed error's message on stderr, one line per error,
  * and the full cause (stack traces included) only with `--verbose`.
  */
+import * as HelpDoc from "@effect/cli/HelpDoc"
+import * as ValidationError from "@effect/cli/ValidationError"
 import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
@@ -27,3 +29,15 @@ export const reportFailure = (verbose: boolean) => <A, E, R>(self: Effect.Effect
 
 /** Prints a line to stderr: status and diagnostics, never data. */
 export const info = (line: string): Effect.Effect<void> => Console.error(line)
+
+/** A usage error (exit code 2) saying what is wrong with the command line, for a check of one option's value. */
+export const invalidValue = (text: string): ValidationError.ValidationError => ValidationError.invalidValue(HelpDoc.p(text))
+
+/**
+ * A usage error found by a check that involves several arguments: printed as `@effect/cli`
+ * prints its own (the process then exits with code 2).
+ */
+export const usageError = (text: string): Effect.Effect<never, ValidationError.ValidationError> => {
+  const error = invalidValue(text)
+  return Effect.zipRight(Console.error(HelpDoc.toAnsiText(error.error)), Effect.fail(error))
+}

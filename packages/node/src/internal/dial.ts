@@ -23,13 +23,24 @@ export interface DialSpec {
 }
 
 /**
- * Connects as `spec` says. Fails with `Failed` and the system code; interrupting it before the
- * connection is established destroys the socket.
+ * Connects as `spec` says. Fails with `Failed` and the system code; with `EINVAL` and Node's
+ * words when `net.connect` refuses its options outright (it throws rather than emitting an
+ * error). Interrupting it before the connection is established destroys the socket.
  */
 export const dial = (spec: DialSpec): Effect.Effect<Connection, ConnectError> =>
   Effect.async<Connection, ConnectError>((resume) => {
-    // Reads go through the process-wide buffer (see sharedReadBuffer.ts) from the first byte.
-    const socket = net.connect({ ...spec.connect, allowHalfOpen: true, onread: onreadOption(SocketConnection.onSharedRead) })
+    // As net.connect, but with the socket in hand when connect() throws: by then it may hold a
+    // handle (a file descriptor) that must be closed. Reads go through the process-wide buffer
+    // (see sharedReadBuffer.ts) from the first byte.
+    const options = { ...spec.connect, allowHalfOpen: true, onread: onreadOption(SocketConnection.onSharedRead) }
+    const socket = new net.Socket(options)
+    try {
+      socket.connect(options)
+    } catch (error) {
+      socket.destroy()
+      const detail = error instanceof Error ? error.message : String(error)
+      return resume(Effect.fail(new ConnectError({ reason: "Failed", uri: spec.uri, code: "EINVAL", detail, stage: spec.stage, cause: error })))
+    }
     const onError = (error: Error) => {
       socket.off("connect", onConnect)
       socket.destroy()

@@ -9,7 +9,7 @@ import * as crypto from "node:crypto"
 import type * as net from "node:net"
 import * as tls from "node:tls"
 import type { ClientOptions, ContextOptions, ServerContextOptions, TlsInfo } from "../Tls.js"
-import { invalidOption } from "./options.js"
+import { invalidOption } from "@effect-socket/socket/internal/options"
 import type { AddressFormat } from "./socketConnection.js"
 import { SocketConnection } from "./socketConnection.js"
 
@@ -31,6 +31,14 @@ export const DEFAULT_HANDSHAKE_TIMEOUT: Duration.Duration = Duration.seconds(10)
 
 const pemText = (pem: Pem): string | Buffer =>
   typeof pem === "string" ? pem : Buffer.from(pem.buffer, pem.byteOffset, pem.byteLength)
+
+/** The text of a PEM, to look for its blocks; anything else an untyped caller passes has none. */
+const pemString = (pem: unknown): string =>
+  typeof pem === "string" ? pem : pem instanceof Uint8Array ? Buffer.from(pem.buffer, pem.byteOffset, pem.byteLength).toString("latin1") : ""
+
+/** The PEM blocks of a certificate and of a private key (PKCS#8, encrypted or not, or PKCS#1/SEC 1). */
+const PEM_CERTIFICATE = /-----BEGIN (?:TRUSTED |X509 )?CERTIFICATE-----/
+const PEM_PRIVATE_KEY = /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----/
 
 const capitalize = (text: string) => (text.length > 0 ? text[0]!.toUpperCase() + text.slice(1) : text)
 
@@ -55,12 +63,15 @@ const lost: Failure = { code: "ECONNRESET", detail: "Connection lost during TLS 
  * once rather than at the first handshake. `needsCertificate` is true for servers.
  */
 export const makeContext = (options: ContextOptions, needsCertificate: boolean): Either.Either<tls.SecureContext, Failure> => {
-  const cert = options.cert ?? options.pem
-  const key = options.key ?? options.pem
+  // A bundle counts for what it holds: OpenSSL's own error for a missing part is `unsupported`.
+  const fromBundle = (block: RegExp) =>
+    options.pem !== undefined && block.test(pemString(options.pem)) ? options.pem : undefined
+  const cert = options.cert ?? fromBundle(PEM_CERTIFICATE)
+  const key = options.key ?? fromBundle(PEM_PRIVATE_KEY)
   if (needsCertificate && (cert === undefined || key === undefined)) {
     return Either.left({ code: "EINVAL", detail: "A TLS server needs a certificate and its private key (`pem`, or `cert` and `key`)" })
   }
-  if ((cert === undefined) !== (key === undefined)) {
+  if ((cert === undefined) !== (key === undefined) || (options.pem !== undefined && cert === undefined)) {
     return Either.left({ code: "EINVAL", detail: "A certificate needs its private key, and a key its certificate" })
   }
   try {
@@ -125,25 +136,35 @@ interface Detached {
 const asTls = (address: Option.Option<string>) =>
   Option.getOrUndefined(Option.map(address, (a) => a.replace(/^tcp:\/\//, "tls://")))
 
+/** The sockets handed to a TLS handshake: their plain connection cannot be upgraded again. */
+const upgraded = new WeakSet<net.Socket>()
+
 /**
- * Takes the socket out of `connection` for a TLS handshake: the bytes it read ahead (and the
- * `unread` ones the caller gives back, first) are pushed back into the socket, where the TLS
- * layer reads them before anything else. Fails without touching the socket when the connection
- * is not a Node socket one, or has already ended.
+ * `connection` as the socket connection it must be to be upgraded, or why it cannot be: it is
+ * not a Node socket one, it is encrypted already, or its socket was handed to TLS before (a
+ * second handshake over it would break the first one's session). Such a call fails without
+ * touching the connection.
  */
-const detach = (connection: Connection, unread: Uint8Array | undefined): Either.Either<Detached, Failure> => {
-  if (!(connection instanceof SocketConnection) || connection instanceof TlsSocketConnection) {
-    return Either.left({
-      code: "EINVAL",
-      detail: connection instanceof TlsSocketConnection
-        ? "Connection is already encrypted"
-        : "Connection is not backed by a Node socket"
-    })
-  }
+const upgradable = (connection: Connection): Either.Either<SocketConnection, Failure> => {
+  const refuse = (detail: string) => Either.left({ code: "EINVAL", detail })
+  if (!(connection instanceof SocketConnection)) return refuse("Connection is not backed by a Node socket")
+  if (connection instanceof TlsSocketConnection) return refuse("Connection is already encrypted")
+  if (upgraded.has(connection.socket)) return refuse("Connection was already upgraded to TLS")
+  return Either.right(connection)
+}
+
+/**
+ * Takes the socket out of an {@link upgradable} `connection` for a TLS handshake: the
+ * bytes it read ahead (and the `unread` ones the caller gives back, first) are pushed back into
+ * the socket, where the TLS layer reads them before anything else. Fails without touching the
+ * socket when the connection has already ended.
+ */
+const detach = (connection: SocketConnection, unread: Uint8Array | undefined): Either.Either<Detached, Failure> => {
   const socket = connection.socket
   if (socket.destroyed || socket.readableEnded) return Either.left(lost)
   const remote = asTls(connection.remoteAddress)
   const local = asTls(connection.localAddress)
+  upgraded.add(socket)
   const pending = connection.detach()
   const bytes = unread !== undefined && unread.length > 0 ? [unread, ...pending] : pending
   if (bytes.length > 0) socket.unshift(Buffer.concat(bytes))
@@ -282,19 +303,37 @@ const isConnectionLoss = (error: Error) => {
   return code === "ECONNRESET" || code === "EPIPE"
 }
 
+/** What the caller of an upgrade says about the connection. */
+interface UpgradeOptions {
+  /** Bytes already read from the connection that belong to the TLS stream. */
+  readonly unread: Uint8Array | undefined
+  /**
+   * Whether the connection is the upgrade's to close on any failure (`TlsConnector`,
+   * `TlsServer`), or the caller's (`Tls.upgrade`): then a connection that cannot be upgraded at
+   * all is left untouched.
+   */
+  readonly owned: boolean
+}
+
 /**
- * Prepares the upgrade of `connection`: the configuration and the socket, or a failure, after
- * which the connection is closed (as after a failed handshake).
+ * Prepares the upgrade of `connection`: the configuration (bad options are reported first) and
+ * the socket, or a failure, after which the connection is closed (as after a failed handshake),
+ * unless it cannot be upgraded at all and is not `owned`: closing it would close the TLS
+ * connection a first upgrade made of it.
  */
 const prepare = <C>(
   connection: Connection,
   config: Either.Either<C, Failure>,
-  unread: Uint8Array | undefined
-): Effect.Effect<readonly [C, Detached], Failure> =>
-  Either.match(Either.flatMap(config, (c) => Either.map(detach(connection, unread), (plain) => [c, plain] as const)), {
-    onLeft: (failure) => Effect.zipRight(connection.close, Effect.fail(failure)),
-    onRight: Effect.succeed
-  })
+  options: UpgradeOptions
+): Effect.Effect<readonly [C, Detached], Failure> => {
+  const target = upgradable(connection)
+  const fail = options.owned || Either.isRight(target)
+    ? (failure: Failure) => Effect.zipRight(connection.close, Effect.fail(failure))
+    : Effect.fail
+  const prepared = Either.flatMap(config, (c) =>
+    Either.flatMap(target, (plain) => Either.map(detach(plain, options.unread), (detached) => [c, detached] as const)))
+  return Either.match(prepared, { onLeft: fail, onRight: Effect.succeed })
+}
 
 const withTimeout = <A>(
   handshake: Effect.Effect<A, Failure>,
@@ -312,11 +351,11 @@ const withTimeout = <A>(
 export const upgradeClient = (
   connection: Connection,
   config: Either.Either<ClientConfig, Failure>,
-  options: { readonly uri: string; readonly peerName: string | undefined; readonly unread: Uint8Array | undefined }
+  options: UpgradeOptions & { readonly uri: string; readonly peerName: string | undefined }
 ): Effect.Effect<TlsSocketConnection, ConnectError> => {
   const failed = (failure: Failure) =>
     new ConnectError({ reason: "Failed", uri: options.uri, stage: "TLS handshake", ...failure })
-  return Effect.flatMap(Effect.mapError(prepare(connection, config, options.unread), failed), ([config, plain]) => {
+  return Effect.flatMap(Effect.mapError(prepare(connection, config, options), failed), ([config, plain]) => {
     const peerName = options.peerName ?? plain.remoteHost ?? ""
     const serverName = peerName.length > 0 && !isIP(peerName) ? peerName : undefined
     const handshake = runHandshake(
@@ -380,11 +419,11 @@ const clientVerifyError = (socket: tls.TLSSocket): Error | null => {
 export const upgradeServer = (
   connection: Connection,
   config: Either.Either<ServerConfig, Failure>,
-  options: { readonly address: string; readonly unread: Uint8Array | undefined }
+  options: UpgradeOptions & { readonly address: string }
 ): Effect.Effect<TlsSocketConnection, ServerError> => {
   // Recorded now: once the socket is destroyed, Node no longer knows the peer.
   const remoteAddress = connection.remoteAddress
-  return Effect.flatMap(prepare(connection, config, options.unread), ([config, plain]) => {
+  return Effect.flatMap(prepare(connection, config, options), ([config, plain]) => {
     const handshake = runHandshake(
       plain.socket,
       () =>

@@ -158,19 +158,21 @@ export const optionSets = (sensible: Arbitraries, fuzzed: Arbitraries): fc.Arbit
   )
 
 export const count = fc.nat(100_000)
+/** A sensible backlog: a positive integer (0 is refused with EINVAL). */
+const backlog = fc.integer({ min: 1, max: 100_000 })
 
 export const tcpServerOptions = optionSets(
-  { backlog: count, ipv6Only: fc.boolean(), noDelay: fc.boolean(), keepAlive: fc.oneof(fc.constant(false), count), readHighWaterMark: count },
+  { backlog, ipv6Only: fc.boolean(), noDelay: fc.boolean(), keepAlive: fc.oneof(fc.constant(false), count), readHighWaterMark: count },
   { backlog: numberOption, ipv6Only: booleanOption, noDelay: booleanOption, keepAlive: millisOption, readHighWaterMark: numberOption }
 )
 
 export const unixServerOptions = optionSets(
-  { backlog: count, replaceStale: fc.boolean(), readableAll: fc.boolean(), writableAll: fc.boolean(), readHighWaterMark: count },
+  { backlog, replaceStale: fc.boolean(), readableAll: fc.boolean(), writableAll: fc.boolean(), readHighWaterMark: count },
   { backlog: numberOption, replaceStale: booleanOption, readableAll: booleanOption, writableAll: booleanOption, readHighWaterMark: numberOption }
 )
 
 export const fdServerOptions = optionSets(
-  { backlog: count, noDelay: fc.boolean(), readHighWaterMark: count },
+  { backlog, noDelay: fc.boolean(), readHighWaterMark: count },
   { backlog: numberOption, noDelay: booleanOption, readHighWaterMark: numberOption }
 )
 

@@ -10,6 +10,7 @@ import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import { type Connection, TypeId } from "../Connection.js"
 import { ConnectionError } from "../SocketError.js"
+import { assertValidOptions } from "./options.js"
 import * as Waiters from "./waiters.js"
 
 /** @internal */
@@ -137,6 +138,7 @@ export const unsafeMakePair = (
   options: PairOptions = {},
   onCloseSecond: () => void = () => {}
 ): readonly [Connection, Connection] => {
+  assertValidOptions("Connection.makePair", options, { highWaterMark: "count" })
   const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK
   const a = options.localAddress ?? "memory://a"
   const b = options.remoteAddress ?? "memory://b"

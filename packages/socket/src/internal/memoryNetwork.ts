@@ -14,6 +14,7 @@ import { type Server, TypeId as ServerTypeId } from "../Server.js"
 import { ConnectError, ListenError } from "../SocketError.js"
 import * as SocketUri from "../SocketUri.js"
 import { unsafeMakePair } from "./memoryConnection.js"
+import { assertValidOptions, invalidOption } from "./options.js"
 import * as Waiters from "./waiters.js"
 
 /** @internal */
@@ -51,6 +52,7 @@ const refused = (uri: string) =>
 
 /** @internal */
 export const make = (options: NetworkOptions = {}) => {
+  assertValidOptions("MemoryNetwork.layerWith", options, { highWaterMark: "count" })
   const listeners = new Map<string, Listener>()
   let lastPort = LAST_EPHEMERAL_PORT
   let clients = 0
@@ -102,7 +104,7 @@ export const make = (options: NetworkOptions = {}) => {
       const listener: Listener = {
         address: key,
         uri,
-        capacity: Math.max(1, backlog),
+        capacity: backlog,
         backlog: [],
         open: new Set(),
         closed: false,
@@ -141,11 +143,11 @@ export const make = (options: NetworkOptions = {}) => {
     }
   }
 
-  const listen = (address: string, listenOptions: ListenOptions = {}): Effect.Effect<Server, ListenError, Scope.Scope> =>
-    Effect.map(
-      Effect.acquireRelease(bind(address, listenOptions.backlog ?? DEFAULT_BACKLOG), unbind),
-      toServer
-    )
+  const listen = (address: string, listenOptions: ListenOptions = {}): Effect.Effect<Server, ListenError, Scope.Scope> => {
+    const invalid = invalidOption(listenOptions, { backlog: "positive" })
+    if (invalid !== undefined) return Effect.fail(new ListenError({ reason: "Listen", uri: address, code: "EINVAL", detail: invalid }))
+    return Effect.map(Effect.acquireRelease(bind(address, listenOptions.backlog ?? DEFAULT_BACKLOG), unbind), toServer)
+  }
 
   // Hands the server end to the backlog once it has room, as the kernel completes a handshake
   // before accept(); while it is full, `connect` waits (a SYN left unanswered).
