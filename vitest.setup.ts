@@ -1,5 +1,6 @@
 import { createHook } from "node:async_hooks"
-import { afterAll, afterEach, beforeAll } from "vitest"
+import * as Option from "effect/Option"
+import { afterAll, afterEach, assert, beforeAll } from "vitest"
 
 /**
  * Suite-level leak check. Every test file runs in its own process (pool "forks"); from the
@@ -53,3 +54,21 @@ afterAll(async () => {
   hook.disable()
   if (leaked.length > 0) throw new Error(`Leaked handles after this file's tests: ${leaked.join(", ")}`)
 })
+
+/**
+ * chai's deep equality walks an Effect `Option` through its iterator and finds `None` equal to
+ * any `Some`. Compare Options by their tag, then their values, so such assertions can fail.
+ */
+for (const name of ["deepStrictEqual", "deepEqual"] as const) {
+  const original = assert[name] as (actual: unknown, expected: unknown, message?: string) => void
+  assert[name] = ((actual: unknown, expected: unknown, message?: string) => {
+    if (Option.isOption(actual) || Option.isOption(expected)) {
+      if (!Option.isOption(actual) || !Option.isOption(expected) || actual._tag !== expected._tag) {
+        assert.fail(actual, expected, message ?? `expected ${String(actual)} to equal ${String(expected)}`)
+      }
+      if (Option.isSome(actual) && Option.isSome(expected)) return original(actual.value, expected.value, message)
+      return
+    }
+    return original(actual, expected, message)
+  }) as typeof assert[typeof name]
+}
