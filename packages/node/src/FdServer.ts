@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import type { Server } from "@effect-socket/socket/Server"
+import { DEFAULT_BACKLOG as SERVER_DEFAULT_BACKLOG } from "@effect-socket/socket/Server"
 import { InvalidUriError, ListenError } from "@effect-socket/socket/SocketError"
 import * as SocketUri from "@effect-socket/socket/SocketUri"
 import * as Effect from "effect/Effect"
@@ -45,7 +46,7 @@ export interface Options {
  * @since 0.1.0
  * @category constants
  */
-export const DEFAULT_BACKLOG = 511
+export const DEFAULT_BACKLOG: number = SERVER_DEFAULT_BACKLOG
 
 const OPTION_RULES = { backlog: "positive", noDelay: "boolean", readHighWaterMark: "count" } as const satisfies Record<keyof Options, Rule>
 

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import type { Server } from "@effect-socket/socket/Server"
+import { DEFAULT_BACKLOG as SERVER_DEFAULT_BACKLOG } from "@effect-socket/socket/Server"
 import { ListenError } from "@effect-socket/socket/SocketError"
 import * as SocketUri from "@effect-socket/socket/SocketUri"
 import * as Effect from "effect/Effect"
@@ -56,7 +57,7 @@ const OPTION_RULES = {
  * @since 0.1.0
  * @category constants
  */
-export const DEFAULT_BACKLOG = 511
+export const DEFAULT_BACKLOG: number = SERVER_DEFAULT_BACKLOG
 
 /**
  * Parses a server URI: `tcp://IP:port`, `IP:port`, `[IPv6]:port`, or a bare port meaning

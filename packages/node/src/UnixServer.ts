@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import type { Server } from "@effect-socket/socket/Server"
+import { DEFAULT_BACKLOG as SERVER_DEFAULT_BACKLOG } from "@effect-socket/socket/Server"
 import { InvalidUriError, ListenError } from "@effect-socket/socket/SocketError"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -69,7 +70,7 @@ const OPTION_RULES = {
  * @since 0.1.0
  * @category constants
  */
-export const DEFAULT_BACKLOG = 511
+export const DEFAULT_BACKLOG: number = SERVER_DEFAULT_BACKLOG
 
 /**
  * Listens on `uri`: `unix:///abs/path.sock`, `unix://relative.sock` (relative to the working

@@ -55,6 +55,15 @@ export interface Server {
 }
 
 /**
+ * The default backlog of every server: ReactPHP's (and Node's) 511 connections waiting to be
+ * accepted, in the kernel and, while nobody pulls `connections`, in the server's accept queue.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_BACKLOG = 511
+
+/**
  * Whether `u` is a {@link Server}.
  *
  * @since 0.1.0

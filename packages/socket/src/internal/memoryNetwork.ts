@@ -10,7 +10,7 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { Connection } from "../Connection.js"
-import { type Server, TypeId as ServerTypeId } from "../Server.js"
+import { DEFAULT_BACKLOG, type Server, TypeId as ServerTypeId } from "../Server.js"
 import { ConnectError, ListenError } from "../SocketError.js"
 import * as SocketUri from "../SocketUri.js"
 import { unsafeMakePair } from "./memoryConnection.js"
@@ -28,7 +28,6 @@ export interface ListenOptions {
 }
 
 /** Node's and ReactPHP's default listen backlog. */
-const DEFAULT_BACKLOG = 511
 
 /** The dynamic (ephemeral) port range, RFC 6335 section 6. */
 const FIRST_EPHEMERAL_PORT = 49152
