@@ -113,6 +113,47 @@ describe("Connection", () => {
       assert.strictEqual(failed.code, "EPIPE")
     }))
 
+  describe("pull", () => {
+    it.scoped("gives every chunk waiting at once, then None at the peer's FIN, and None again after", () =>
+      Effect.gen(function*() {
+        const { accepted, client } = yield* connectedPair()
+        yield* client.write("one")
+        yield* client.write("two")
+        // Nothing pulls yet, so the socket is paused and both writes wait in the kernel: the first
+        // pull's read takes both.
+        yield* realSleep(50)
+        const first = yield* accepted.pull
+        assert.strictEqual(Buffer.concat(Array.from(Option.getOrThrow(first))).toString(), "onetwo")
+        yield* client.end
+        assert.isTrue(Option.isNone(yield* accepted.pull))
+        assert.isTrue(Option.isNone(yield* accepted.pull))
+        // The peer only half-closed: the connection is still writable.
+        yield* accepted.write("back")
+        yield* accepted.end
+        assert.strictEqual(yield* collectText(client.read), "back")
+      }))
+
+    it.scoped("fails with ECONNRESET on a reset, as read does", () =>
+      Effect.gen(function*() {
+        const { accepted, client } = yield* connectedPair()
+        socketOf(accepted).resetAndDestroy()
+        const error = yield* Effect.flip(Effect.repeat(client.pull, { while: Option.isSome }))
+        assert.instanceOf(error, ConnectionError)
+        assert.strictEqual(error.code, "ECONNRESET")
+      }))
+
+    it.scoped("shares the one-reader rule with read: a pull taking over fails the waiting read with EBUSY", () =>
+      Effect.gen(function*() {
+        const { accepted, client } = yield* connectedPair()
+        const reading = yield* Effect.fork(collectText(client.read))
+        yield* realSleep(20)
+        const pulling = yield* Effect.fork(client.pull)
+        assert.strictEqual((yield* Effect.flip(Fiber.join(reading))).code, "EBUSY")
+        yield* accepted.write("x")
+        assert.strictEqual(Buffer.concat(Array.from(Option.getOrThrow(yield* Fiber.join(pulling)))).toString(), "x")
+      }))
+  })
+
   it.scoped("a reset by the server fails the client's read with ECONNRESET", () =>
     Effect.gen(function*() {
       // No data before the reset: libuv reports a reset that follows a partial read as EOF.

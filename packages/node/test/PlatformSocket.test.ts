@@ -11,6 +11,7 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Certificates from "./fixtures/certificates.js"
@@ -58,6 +59,21 @@ describe("PlatformSocket", () => {
       yield* connection.end
       const text = yield* connection.read.pipe(Stream.decodeText(), Stream.mkString)
       assert.strictEqual(text, "both ways")
+    }))
+
+  it.scopedLive("fromSocket's pull gives the bytes, then None at the end, and None again after", () =>
+    Effect.gen(function*() {
+      const server = yield* echoServer
+      const port = Number(new URL(server.address.replace("tcp:", "http:")).port)
+      const connection = yield* PlatformSocket.fromSocket(yield* NodeSocket.makeNet({ host: "127.0.0.1", port }))
+      yield* connection.write("pulled")
+      yield* connection.end
+      let text = ""
+      for (let next = yield* connection.pull; Option.isSome(next); next = yield* connection.pull) {
+        text += Buffer.concat(Array.from(next.value)).toString()
+      }
+      assert.strictEqual(text, "pulled")
+      assert.isTrue(Option.isNone(yield* connection.pull))
     }))
 
   /** Serves the Greeter RPCs on `server` and returns a client that reaches it through `connector`. */

@@ -141,11 +141,31 @@ export const fromSocket = (socket: Socket.Socket): Effect.Effect<Connection, nev
     const writeRaw = yield* Scope.extend(socket.writer, writerScope)
     const write = (data: Uint8Array | string) => Effect.mapError(writeRaw(data), failure("Write", "EPIPE"))
     const end = Scope.close(writerScope, Exit.void)
+    // The end or the failure, once taken from the queue, answers every later pull too.
+    let last: Take.Take<Uint8Array, ConnectionError> | undefined
+    const pull = Effect.flatMap(
+      Effect.suspend(() => last === undefined ? Queue.take(incoming) : Effect.succeed(last)),
+      (take) =>
+        Take.match(take, {
+          onEnd: () => {
+            last = take
+            return Effect.succeedNone
+          },
+          onFailure: (cause) => {
+            last = take
+            return Effect.failCause(cause)
+          },
+          onSuccess: Effect.succeedSome
+        })
+    )
     const connection: Connection = {
       [ConnectionTypeId]: ConnectionTypeId,
       remoteAddress: Option.none(),
       localAddress: Option.none(),
-      read: Stream.flattenTake(Stream.fromQueue(incoming)),
+      read: Stream.repeatEffectChunkOption(
+        Effect.flatMap(Effect.mapError(pull, Option.some), Option.match({ onNone: () => Effect.fail(Option.none()), onSome: Effect.succeed }))
+      ),
+      pull,
       write,
       sink: Sink.forEach(write).pipe(Sink.flatMap(() => Sink.fromEffect(end))),
       end,

@@ -69,6 +69,20 @@ describe("Connection.makePair", () => {
       assert.deepStrictEqual(Array.from(concat(yield* pullA)), [0, 255, 10])
     }))
 
+  it.scoped("pull gives every chunk waiting, then None once the peer ended, and None again after", () =>
+    Effect.gen(function*() {
+      const [a, b] = yield* Connection.makePair()
+      yield* a.write("one")
+      yield* a.write("two")
+      const first = yield* b.pull
+      assert.deepStrictEqual(Option.map(first, (chunk) => Chunk.toReadonlyArray(chunk).map(text)), Option.some(["one", "two"]))
+      const waiting = yield* Effect.fork(b.pull)
+      yield* assertSuspended(waiting)
+      yield* a.end
+      assert.isTrue(Option.isNone(yield* Fiber.join(waiting)))
+      assert.isTrue(Option.isNone(yield* b.pull))
+    }))
+
   it.scoped("hands a reader every chunk waiting, in write order, and drops empty writes", () =>
     Effect.gen(function*() {
       const [a, b] = yield* Connection.makePair()

@@ -27,6 +27,7 @@ const memoryConnection = (id: number, log: Log): Connection.Connection => ({
   remoteAddress: Option.some(`memory://client/${id}`),
   localAddress: Option.some("memory://server"),
   read: Stream.empty,
+  pull: Effect.succeedNone,
   write: () => Effect.void,
   sink: Sink.drain,
   end: Effect.void,

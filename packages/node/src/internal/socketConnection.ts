@@ -72,7 +72,8 @@ export class SocketConnection implements Connection {
   private readonly remote: string | undefined
   private local: string | undefined = undefined
   private detached = false
-  private pull: Pull | undefined = undefined
+  private next: Pull | undefined = undefined
+  private puller: Effect.Effect<Option.Option<Chunk.Chunk<Uint8Array>>, ConnectionError> | undefined = undefined
   private reader: Stream.Stream<Uint8Array, ConnectionError> | undefined = undefined
   private sinkLoop: SinkLoop | undefined = undefined
   private writer: ((data: Uint8Array | string) => Effect.Effect<void, ConnectionError>) | undefined = undefined
@@ -203,7 +204,7 @@ export class SocketConnection implements Connection {
     const waiter = this.waiter
     if (waiter === undefined) return
     this.waiter = undefined
-    waiter(this.pull!)
+    waiter(this.next!)
   }
 
   /** What a pull returns now, or `undefined` when it must wait. */
@@ -219,7 +220,8 @@ export class SocketConnection implements Connection {
     return undefined
   }
 
-  private makeReader(): Stream.Stream<Uint8Array, ConnectionError> {
+  /** The pull behind `read` and `pull`: `undefined` at the end of the stream. */
+  private makePull(): Pull {
     // No canceler: an interrupted wait leaves a stale waiter, which `wake` tolerates; the socket
     // then reads ahead up to the high-water mark and pauses, as it does for a consumer that
     // stopped pulling.
@@ -231,17 +233,24 @@ export class SocketConnection implements Connection {
       if (previous !== undefined) previous(Effect.fail(this.busyError()))
       this.socket.resume()
     })
-    this.pull = Effect.suspend(() => {
+    return Effect.suspend(() => {
       const ready = this.takeBuffered()
       if (ready === undefined) return wait
       if (!this.ended) this.socket.resume()
       return ready
     })
-    return fromPull(this.pull)
+  }
+
+  private get nextPull(): Pull {
+    return this.next ??= this.makePull()
   }
 
   get read(): Stream.Stream<Uint8Array, ConnectionError> {
-    return this.reader ??= this.makeReader()
+    return this.reader ??= fromPull(this.nextPull)
+  }
+
+  get pull(): Effect.Effect<Option.Option<Chunk.Chunk<Uint8Array>>, ConnectionError> {
+    return this.puller ??= Effect.map(this.nextPull, Option.fromNullable)
   }
 
   private busyError(): ConnectionError {

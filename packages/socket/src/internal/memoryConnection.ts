@@ -109,6 +109,7 @@ const makeConnection = (
       return state === "closed" ? Option.none() : Option.some(local)
     },
     read: Stream.repeatEffectChunkOption(pull),
+    pull: Effect.catchAll(Effect.asSome(pull), Effect.succeed),
     write,
     sink: Sink.forEach(write).pipe(Sink.mapEffect(() => end)),
     end,
