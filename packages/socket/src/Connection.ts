@@ -11,11 +11,13 @@
  */
 import type * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
 import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as Sink from "effect/Sink"
 import type * as Stream from "effect/Stream"
 import * as internal from "./internal/memoryConnection.js"
+import * as internalPipe from "./internal/pipe.js"
 import type { ConnectionError } from "./SocketError.js"
 
 /**
@@ -89,6 +91,56 @@ export interface Connection {
  * @category guards
  */
 export const isConnection = (u: unknown): u is Connection => typeof u === "object" && u !== null && TypeId in u
+
+/**
+ * Options of {@link pipeTo}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PipeOptions {
+  /**
+   * Whether to half-close the destination (`end`: flush, then FIN) once the source has ended;
+   * default `true`, as ReactPHP's `pipe()`. With `false` the destination stays open for writing.
+   */
+  readonly end?: boolean | undefined
+}
+
+/**
+ * Copies everything `source` reads into `destination` (ReactPHP's `$source->pipe($dest)`, Go's
+ * `io.Copy`); `pipeTo(connection, connection)` is an echo. Bytes arrive in order and intact.
+ *
+ * - Backpressure: the source is not read while the destination's buffer is over its high-water
+ *   mark, so a slow destination slows the source's peer through TCP flow control: unwritten
+ *   bytes stay below about one high-water mark plus the last read (up to 256 KiB over a socket).
+ * - Completes once the source has ended (its peer's FIN) and, unless `end: false`, the
+ *   destination's `end` has completed (flushed, FIN sent). It also completes when the source is
+ *   closed (its read ends).
+ * - Fails with the first {@link ConnectionError} of reading the source (`Read`, e.g.
+ *   `ECONNRESET`) or writing the destination (`Write`, or `Closed` / `EPIPE` once it is ended or
+ *   closed). Bytes read but not written by then are lost, as with a failed `write`.
+ * - The pipe is the source's reader. Over a socket (one reader at a time) a `read` or `pull`
+ *   started while it runs takes over, and the pipe fails with `EBUSY`; a pipe started while a
+ *   `pull` waits takes over, and that pull fails with `EBUSY`.
+ * - Interrupting it stops the piping and leaves both connections open (their scopes close
+ *   them); the bytes not yet piped stay readable with `pull` or `read`.
+ *
+ * Between two Node socket connections (TCP, TLS, Unix, in any mix) the source's reads go
+ * straight to the destination's socket, pausing the source while the destination drains: no
+ * fiber work per chunk, as Node's `readable.pipe`. Between any others it is a loop over `pull`
+ * and `write`, without a `Stream` run: about a microsecond of Effect work per chunk.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const pipeTo: {
+  (destination: Connection, options?: PipeOptions): (source: Connection) => Effect.Effect<void, ConnectionError>
+  (source: Connection, destination: Connection, options?: PipeOptions): Effect.Effect<void, ConnectionError>
+} = dual(
+  (args) => isConnection(args[0]) && isConnection(args[1]),
+  (source: Connection, destination: Connection, options?: PipeOptions) =>
+    internalPipe.pipeTo(source, destination, options)
+)
 
 /**
  * Options of {@link makePair}.

@@ -1,5 +1,6 @@
 import type { Connection } from "@effect-socket/socket/Connection"
 import { TypeId } from "@effect-socket/socket/Connection"
+import { PipeTo } from "@effect-socket/socket/internal/pipe"
 import { ConnectionError } from "@effect-socket/socket/SocketError"
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
@@ -44,6 +45,19 @@ type SinkLoop = Channel.Channel<Chunk.Chunk<never>, Chunk.Chunk<Uint8Array>, Con
 
 const endOfStream: Pulled = Exit.succeed(undefined)
 
+/**
+ * A running `pipeTo` fast path: the source's reads go straight to `destination`'s socket. Its
+ * listeners on the destination's socket are closures, one set per pipe (not per chunk).
+ */
+interface Piping {
+  readonly destination: SocketConnection
+  readonly end: boolean
+  readonly resume: (effect: Effect.Effect<void, ConnectionError>) => void
+  readonly onDrain: () => void
+  readonly onError: (error: Error) => void
+  readonly onClose: () => void
+}
+
 /** The connection a socket belongs to, for the listeners below (shared by every socket: no closure per connection). */
 const owner: unique symbol = Symbol("@effect-socket/node/SocketConnection")
 interface Owned extends net.Socket {
@@ -65,6 +79,8 @@ export class SocketConnection implements Connection {
   private ended = false
   private failure: ConnectionError | undefined = undefined
   private waiter: Waiter | undefined = undefined
+  /** The pipe reading this connection, instead of `waiter` and `buffered`, while it runs. */
+  private piping: Piping | undefined = undefined
   /**
    * Read at once: Node forgets a socket's addresses when it is destroyed, which is exactly when
    * errors need to name the peer.
@@ -171,6 +187,14 @@ export class SocketConnection implements Connection {
 
   /** Takes bytes just read; returns whether reading may go on (read-ahead below the mark). */
   private receive(pieces: Array<Uint8Array>, bytes: number): boolean {
+    const piping = this.piping
+    if (piping !== undefined) {
+      const closed = piping.destination.writable()
+      // Straight to the destination; reading goes on while its buffer is below its mark.
+      if (closed === undefined) return piping.destination.writePieces(pieces)
+      // The pipe fails as a write would; the bytes stay here for the next reader.
+      this.settlePipe(piping, Exit.fail(closed))
+    }
     if (this.buffered === undefined) this.buffered = pieces
     else for (const piece of pieces) this.buffered.push(piece)
     this.bufferedBytes += bytes
@@ -201,6 +225,7 @@ export class SocketConnection implements Connection {
    * is lost. This is why waits need no canceler (which costs an `onInterrupt` per wait).
    */
   private wake() {
+    if (this.piping !== undefined) return this.pipeEnded(this.piping)
     const waiter = this.waiter
     if (waiter === undefined) return
     this.waiter = undefined
@@ -234,6 +259,8 @@ export class SocketConnection implements Connection {
       this.socket.resume()
     })
     return Effect.suspend(() => {
+      // A pipe reading this connection gives way to the new reader.
+      if (this.piping !== undefined) this.settlePipe(this.piping, Exit.fail(this.busyError()))
       const ready = this.takeBuffered()
       if (ready === undefined) return wait
       if (!this.ended) this.socket.resume()
@@ -310,22 +337,24 @@ export class SocketConnection implements Connection {
       })
   }
 
+  /** Writes to the socket (one writev for several pieces); returns whether it is below its mark. */
+  private writePieces(pieces: ReadonlyArray<Uint8Array>): boolean {
+    const socket = this.socket
+    if (pieces.length === 1) return socket.write(pieces[0]!)
+    let ok = true
+    if (pieces.length > 1) {
+      socket.cork()
+      for (const data of pieces) ok = socket.write(data)
+      socket.uncork()
+    }
+    return ok
+  }
+
   private writeChunk(chunk: Chunk.Chunk<Uint8Array>): Effect.Effect<void, ConnectionError> {
     return Effect.suspend(() => {
       const closed = this.writable()
       if (closed !== undefined) return Exit.fail(closed)
-      const socket = this.socket
-      const pieces = Chunk.toReadonlyArray(chunk)
-      let ok = true
-      if (pieces.length === 1) {
-        ok = socket.write(pieces[0]!)
-      } else if (pieces.length > 1) {
-        // One writev for the whole chunk.
-        socket.cork()
-        for (const data of pieces) ok = socket.write(data)
-        socket.uncork()
-      }
-      return ok ? Exit.void : this.drained()
+      return this.writePieces(Chunk.toReadonlyArray(chunk)) ? Exit.void : this.drained()
     })
   }
 
@@ -342,6 +371,78 @@ export class SocketConnection implements Connection {
 
   get sink(): Sink.Sink<void, Uint8Array, never, ConnectionError> {
     return Sink.fromChannel(this.sinkLoop ??= this.makeSinkLoop())
+  }
+
+  /**
+   * `Connection.pipeTo`'s fast path into another socket connection (Go's `WriterTo`): the bytes
+   * read ahead are written first, then each read goes to the destination's socket from the read
+   * callback, with no fiber wake-up per chunk; when the destination's buffer is over its mark the
+   * source stops reading until its `drain`. One `Effect.async` per pipe; its canceler only
+   * detaches the pipe, after which this connection reads ahead and pauses as without a reader.
+   * Errors are the ones `pull` and `write` give. Other destinations take the generic loop.
+   */
+  [PipeTo](destination: Connection, end: boolean): Effect.Effect<void, ConnectionError> | undefined {
+    if (!(destination instanceof SocketConnection)) return undefined
+    return Effect.async((resume) => {
+      const piping: Piping = {
+        destination,
+        end,
+        resume,
+        onDrain: () => {
+          if (this.piping === piping) this.socket.resume()
+        },
+        onError: (error) => this.settlePipe(piping, Exit.fail(destination.writeFailure(error))),
+        onClose: () => this.settlePipe(piping, Exit.fail(destination.closedError()))
+      }
+      this.startPipe(piping)
+      return Effect.sync(() => this.stopPipe(piping))
+    })
+  }
+
+  private startPipe(piping: Piping) {
+    // One reader at a time: the pipe takes over from a waiting pull or an earlier pipe.
+    const waiter = this.waiter
+    this.waiter = undefined
+    waiter?.(Effect.fail(this.busyError()))
+    if (this.piping !== undefined) this.settlePipe(this.piping, Exit.fail(this.busyError()))
+    const destination = piping.destination
+    const closed = destination.writable()
+    if (closed !== undefined) return piping.resume(Exit.fail(closed))
+    this.piping = piping
+    const socket = destination.socket
+    socket.on("drain", piping.onDrain)
+    socket.on("error", piping.onError)
+    socket.on("close", piping.onClose)
+    // What was read ahead goes first, then the end or the error if they came already (a pull
+    // takes them in that order too).
+    const buffered = this.buffered
+    this.buffered = undefined
+    this.bufferedBytes = 0
+    const flowing = buffered === undefined || destination.writePieces(buffered)
+    if (this.failure !== undefined || this.ended) this.pipeEnded(piping)
+    else if (flowing) this.socket.resume()
+    else this.socket.pause() // until the destination's `drain`
+  }
+
+  /** Source ended or failed (from `wake`): the pipe completes, ending the destination if asked to. */
+  private pipeEnded(piping: Piping) {
+    if (this.failure !== undefined) this.settlePipe(piping, Exit.fail(this.failure))
+    else if (this.ended) this.settlePipe(piping, piping.end ? piping.destination.end : Exit.void)
+  }
+
+  /** Detaches the pipe if it still runs; returns whether it did. */
+  private stopPipe(piping: Piping): boolean {
+    if (this.piping !== piping) return false
+    this.piping = undefined
+    const socket = piping.destination.socket
+    socket.off("drain", piping.onDrain)
+    socket.off("error", piping.onError)
+    socket.off("close", piping.onClose)
+    return true
+  }
+
+  private settlePipe(piping: Piping, outcome: Effect.Effect<void, ConnectionError>) {
+    if (this.stopPipe(piping)) piping.resume(outcome)
   }
 
   get end(): Effect.Effect<void, ConnectionError> {
