@@ -21,7 +21,7 @@
  * and every connection (they belong to the program's scope).
  */
 import { SocketServer } from "@effect-socket/node"
-import { Server } from "@effect-socket/socket"
+import { Connection, Server } from "@effect-socket/socket"
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Option, Stream } from "effect"
 import * as fs from "node:fs"
@@ -38,7 +38,7 @@ const program = Effect.gen(function*() {
     const peer = Option.getOrElse(connection.remoteAddress, () => "unknown")
     return Console.log(`[${peer} connected]`).pipe(
       // Echo: the connection's bytes back into the connection; its FIN ends our side too.
-      Effect.zipRight(Stream.run(connection.read, connection.sink)),
+      Effect.zipRight(Connection.pipeTo(connection, connection)),
       Effect.ensuring(Console.log(`[${peer} disconnected]`))
     )
   })

@@ -1,6 +1,6 @@
 import * as TcpServer from "@effect-socket/node/TcpServer"
 import * as TlsServer from "@effect-socket/node/TlsServer"
-import type { Connection } from "@effect-socket/socket/Connection"
+import * as Connection from "@effect-socket/socket/Connection"
 import * as Server from "@effect-socket/socket/Server"
 import type { ConnectionError } from "@effect-socket/socket/SocketError"
 import * as Effect from "effect/Effect"
@@ -14,9 +14,9 @@ import type { RunningServer, ServerImpl } from "./server.js"
 
 let accepted = 0
 
-const handlers: Record<ServerKind, (connection: Connection) => Effect.Effect<void, ConnectionError>> = {
+const handlers: Record<ServerKind, (connection: Connection.Connection) => Effect.Effect<void, ConnectionError>> = {
   discard: (connection) => Stream.runDrain(connection.read),
-  echo: (connection) => Stream.run(connection.read, connection.sink)
+  echo: (connection) => Connection.pipeTo(connection, connection)
 }
 
 /** effect-socket: `TcpServer.make` (`TlsServer.make` over it for TLS) and `Server.serve(handler)`. */
