@@ -1,6 +1,8 @@
 /**
  * `Server.serve` against an in-memory server whose connection stream is fed by the test and
- * counts its pulls, so that "stops pulling while every slot is busy" is observed exactly.
+ * counts its pulls, so that "stops pulling while every slot is busy" is observed exactly. Every
+ * test runs twice: serving the stream, and serving the same queue through the internal accept
+ * pull that node servers offer (`internal/acceptPull.ts`).
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
@@ -15,6 +17,7 @@ import * as Queue from "effect/Queue"
 import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import * as Connection from "../src/Connection.js"
+import { AcceptPull } from "../src/internal/acceptPull.js"
 import * as Server from "../src/Server.js"
 import { ServerError } from "../src/SocketError.js"
 
@@ -39,25 +42,35 @@ const idOf = (connection: Connection.Connection) => Number(Option.getOrThrow(con
 
 type Item = Chunk.Chunk<Connection.Connection> | "end" | ServerError
 
-/** A server whose `connections` hands out what `feed` is given, one chunk per pull. */
-const memoryServer = Effect.gen(function*() {
+/**
+ * A server whose `connections` hands out what `connect` is given, one chunk per pull; with
+ * `acceptPull`, it also offers the same queue as its accept pull (which `serve` then uses).
+ */
+const makeMemoryServer = (acceptPull: boolean) => Effect.gen(function*() {
   const log: Log = []
   const queue = yield* Queue.unbounded<Item>()
   let pulls = 0
-  const pull = Effect.suspend(() => {
+  const take = Effect.suspend(() => {
     pulls++
-    return Effect.flatMap(Queue.take(queue), (item) =>
-      item === "end"
-        ? Effect.fail(Option.none())
-        : item instanceof ServerError
-        ? Effect.fail(Option.some(item))
-        : Effect.succeed(item))
+    return Queue.take(queue)
   })
+  const streamPull = Effect.flatMap(take, (item) =>
+    item === "end"
+      ? Effect.fail(Option.none())
+      : item instanceof ServerError
+      ? Effect.fail(Option.some(item))
+      : Effect.succeed(item))
   const server: Server.Server = {
     [Server.TypeId]: Server.TypeId,
     address: "memory://server",
-    connections: Stream.repeatEffectChunkOption(pull),
-    errors: Stream.empty
+    connections: Stream.repeatEffectChunkOption(streamPull),
+    errors: Stream.empty,
+    ...(acceptPull
+      ? {
+        [AcceptPull]: Effect.flatMap(take, (item) =>
+          item === "end" ? Effect.succeed(undefined) : item instanceof ServerError ? Effect.fail(item) : Effect.succeed(item))
+      }
+      : {})
   }
   let next = 1
   /** Offers `n` new connections as one chunk; returns their ids. */
@@ -111,7 +124,8 @@ const gatedHandler = (log: Log) => {
 
 const started = (log: Log) => log.filter((line) => line.startsWith("start")).length
 
-describe("Server.serve", () => {
+describe.each([["its stream", false], ["its accept pull", true]] as const)("Server.serve over %s", (_, acceptPull) => {
+  const memoryServer = makeMemoryServer(acceptPull)
   it.effect("runs the handler in its own scope and closes the connection when it ends", () =>
     Effect.gen(function*() {
       const { connect, end, log, server } = yield* memoryServer

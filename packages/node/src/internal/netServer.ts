@@ -1,4 +1,6 @@
 import type { Connection } from "@effect-socket/socket/Connection"
+import type { HasAcceptPull } from "@effect-socket/socket/internal/acceptPull"
+import { AcceptPull } from "@effect-socket/socket/internal/acceptPull"
 import type { Server } from "@effect-socket/socket/Server"
 import { TypeId } from "@effect-socket/socket/Server"
 import { ListenError, ServerError } from "@effect-socket/socket/SocketError"
@@ -178,6 +180,8 @@ export const listen = (spec: ListenSpec): Effect.Effect<Server, ListenError, Sco
       [TypeId]: TypeId,
       address,
       connections: queue.connections,
-      errors: Stream.fromPubSub(errors)
-    } satisfies Server
+      errors: Stream.fromPubSub(errors),
+      // `Server.serve` takes the queue's pull directly, without a stream around it.
+      [AcceptPull]: queue.pull
+    } satisfies Server & HasAcceptPull
   })
