@@ -52,11 +52,12 @@ export interface Options {
  * @since 0.1.0
  * @category constructors
  */
-export const connect = (uri: string, options: Options = {}): Effect.Effect<Connection, ConnectError, Scope.Scope> => {
+export const connect = (uri: string, options: Options = NO_OPTIONS): Effect.Effect<Connection, ConnectError, Scope.Scope> => {
   // As ReactPHP: the scheme defaults to tcp://, in messages too.
   const full = withTcpScheme(uri)
   return Effect.flatMap(parseTarget(full), (target) => {
-    const invalid = invalidOption(options, OPTION_RULES) ?? localFamilyMismatch(options.localAddress, target.host)
+    const invalid = (options === NO_OPTIONS ? undefined : invalidOption(options, OPTION_RULES)) ??
+      localFamilyMismatch(options.localAddress, target.host)
     if (invalid !== undefined) {
       return Effect.fail(new ConnectError({ reason: "Failed", uri: full, code: "EINVAL", stage: "TCP/IP handshake", detail: invalid }))
     }
@@ -78,6 +79,9 @@ export const connect = (uri: string, options: Options = {}): Effect.Effect<Conne
     })
   })
 }
+
+/** The default options, which need no check (once per connection). */
+const NO_OPTIONS: Options = {}
 
 const OPTION_RULES = {
   localAddress: "ip",
@@ -118,4 +122,4 @@ export const layerWith = (options: Options): Layer.Layer<Connector> =>
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<Connector> = layerWith({})
+export const layer: Layer.Layer<Connector> = layerWith(NO_OPTIONS)

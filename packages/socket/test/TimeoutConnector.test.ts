@@ -3,6 +3,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
 import { pipe } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -175,6 +176,60 @@ describe("TimeoutConnector", () => {
       }
       assert.deepStrictEqual(double.events, [])
     }))
+
+  // On the live Clock, withTimeout forks only the attempt and times it with its own timer; the
+  // tests above run under TestClock, where it is Effect.timeoutFail. These check the live path.
+  describe("on the live Clock", () => {
+    it.live("fails with ETIMEDOUT at the deadline, after releasing what the attempt held, and leaves no timer", () =>
+      Effect.gen(function*() {
+        const double = scripted(Duration.infinity, "hang")
+        const startedAt = Date.now()
+        const [error, pending] = yield* pendingTimersAfter(Effect.flip(
+          TimeoutConnector.withTimeout(double.connector, "1 second").connect("tcp://10.0.0.1:80").pipe(Effect.scoped)
+        ))
+        assert.isAtLeast(Date.now() - startedAt, 990)
+        assert.strictEqual(error.reason, "Timeout")
+        assert.strictEqual(error.message, "Connection to tcp://10.0.0.1:80 timed out after 1.0 seconds (ETIMEDOUT)")
+        assert.deepStrictEqual(double.events, ["open tcp://10.0.0.1:80", "released"])
+        assert.strictEqual(pending, 0)
+      }))
+
+    it.live("passes a connection made before the deadline through, kept until the caller's scope closes", () =>
+      Effect.gen(function*() {
+        const double = scripted("20 millis", "connect")
+        const scope = yield* Scope.make()
+        const connection = yield* Scope.extend(TimeoutConnector.withTimeout(double.connector, "1 hour").connect("tcp://10.0.0.1:80"), scope)
+        assert.strictEqual(connection, double.connection)
+        assert.deepStrictEqual(double.events, ["open tcp://10.0.0.1:80"])
+        yield* Scope.close(scope, Exit.void)
+        assert.deepStrictEqual(double.events, ["open tcp://10.0.0.1:80", "released"])
+      }))
+
+    it.live("interrupting the caller interrupts the attempt, releases what it held and clears the timer", () =>
+      Effect.gen(function*() {
+        const double = scripted(Duration.infinity, "hang")
+        const [exit, pending] = yield* pendingTimersAfter(Effect.gen(function*() {
+          const attempt = yield* Effect.fork(
+            Effect.scoped(TimeoutConnector.withTimeout(double.connector, "1 hour").connect("tcp://10.0.0.1:80"))
+          )
+          yield* Effect.sleep("20 millis")
+          return yield* Fiber.interrupt(attempt)
+        }))
+        assert.isTrue(Exit.isInterrupted(exit))
+        assert.deepStrictEqual(double.events, ["open tcp://10.0.0.1:80", "released"])
+        assert.strictEqual(pending, 0)
+      }))
+
+    it.live("keeps the FiberRefs the attempt set, as Effect.timeoutFail does", () =>
+      Effect.gen(function*() {
+        const ref = FiberRef.unsafeMake("before")
+        const connector = Connector.Connector.of({
+          connect: () => Effect.as(FiberRef.set(ref, "set by the attempt"), Connection.unsafeMakePair()[0])
+        })
+        yield* Effect.scoped(TimeoutConnector.withTimeout(connector, "1 hour").connect("tcp://10.0.0.1:80"))
+        assert.strictEqual(yield* FiberRef.get(ref), "set by the attempt")
+      }))
+  })
 
   it.scoped("each attempt gets its own deadline", () =>
     Effect.gen(function*() {

@@ -4,7 +4,7 @@ import type { Connection } from "@effect-socket/socket/Connection"
 import { Connector } from "@effect-socket/socket/Connector"
 import * as HappyEyeballsConnector from "@effect-socket/socket/HappyEyeballsConnector"
 import type { Resolver } from "@effect-socket/socket/Resolver"
-import type { ConnectError, ConnectionError } from "@effect-socket/socket/SocketError"
+import type { ConnectError } from "@effect-socket/socket/SocketError"
 import type * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -16,7 +16,6 @@ import type { TlsTrust } from "../protocol.js"
 import type { ClientImpl, MeasureWindow } from "./client.js"
 import { eyeballsAddresses, payload } from "./client.js"
 
-type Pull = Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<ConnectionError>>
 type Connect = (uri: string) => Effect.Effect<Connection, ConnectError, Scope.Scope>
 
 const byteLength = (chunk: Chunk.Chunk<Uint8Array>) => {
@@ -25,16 +24,24 @@ const byteLength = (chunk: Chunk.Chunk<Uint8Array>) => {
   return n
 }
 
-/** Reads until `size` bytes have arrived (a stream end before that is a failure). */
-const readExactly = (pull: Pull, size: number) =>
+/** Reads with `connection.pull` until `size` bytes have arrived (an end before that is a failure). */
+const readExactly = (connection: Connection, size: number) =>
   Effect.gen(function*() {
     let received = 0
-    while (received < size) received += byteLength(yield* pull)
+    while (received < size) {
+      const pulled = yield* connection.pull
+      if (Option.isNone(pulled)) return yield* Effect.dieMessage(`connection ended after ${received} of ${size} bytes`)
+      received += byteLength(pulled.value)
+    }
   })
 
-/** Reads and drops everything until the stream ends. */
-const drain = (pull: Pull) =>
-  Effect.catchAll(Effect.forever(pull), Option.match({ onNone: () => Effect.void, onSome: Effect.fail }))
+/** Reads and drops everything until the peer half-closes. */
+const drain = (connection: Connection) =>
+  Effect.gen(function*() {
+    while (Option.isSome(yield* connection.pull)) {
+      // dropped
+    }
+  })
 
 /** `TcpConnector.connect`, or a `TlsConnector` over it trusting `trust.ca` (built once per CA). */
 const tlsConnectors = new Map<string, Connect>()
@@ -56,11 +63,10 @@ const uriOf = (port: number, trust: TlsTrust | undefined) => `${trust === undefi
 const pingPongOne = (uri: string, message: Buffer, window: MeasureWindow) =>
   Effect.scoped(Effect.gen(function*() {
     const connection = yield* TcpConnector.connect(uri)
-    const pull = yield* Stream.toPull(connection.read)
     while (window.running) {
       const sentAt = performance.now()
       yield* connection.write(message)
-      yield* readExactly(pull, message.length)
+      yield* readExactly(connection, message.length)
       window.done(sentAt)
     }
     yield* connection.end
@@ -69,11 +75,10 @@ const pingPongOne = (uri: string, message: Buffer, window: MeasureWindow) =>
 const connectOnce = (connect: Connect, uri: string, byte: Buffer) =>
   Effect.scoped(Effect.gen(function*() {
     const connection = yield* connect(uri)
-    const pull = yield* Stream.toPull(connection.read)
     yield* connection.write(byte)
-    yield* readExactly(pull, 1)
+    yield* readExactly(connection, 1)
     yield* connection.end
-    yield* drain(pull)
+    yield* drain(connection)
   }))
 
 const connRateOne = (connect: Connect, uri: string, byte: Buffer, window: MeasureWindow) =>
@@ -96,7 +101,7 @@ const eyeballsResolver: Resolver["Type"] = {
 
 const eyeballsConnector = HappyEyeballsConnector.withResolver(Connector.of({ connect: TcpConnector.connect }), eyeballsResolver)
 
-/** effect-socket's `TcpConnector` (`TlsConnector` over it), `read`, `write`, `sink` and `end`. */
+/** effect-socket's `TcpConnector` (`TlsConnector` over it), `pull` (request/response), `read`, `write`, `sink` and `end`. */
 export const effectSocketClient: ClientImpl = {
   bulk: ({ bytes, chunk, port, tls: trust }) => {
     const data = payload(chunk)
