@@ -24,24 +24,35 @@ class Tasks<E> {
 
   constructor(private readonly start: Start, private readonly bound: number) {}
 
-  /** Runs the task for `connection` once a slot is free. */
-  readonly offer = (connection: Connection): Effect.Effect<void> =>
-    Effect.suspend(() => {
-      if (this.held >= this.bound) return Effect.zipRight(this.slotFreed, this.offer(connection))
-      this.held++
-      let cancel: (() => void) | undefined = undefined
-      let ended = false
-      cancel = this.start(connection, (result) => {
-        ended = true
-        if (cancel !== undefined) this.running.delete(cancel)
-        if (result !== undefined) this.ready.push(result)
-        // A slot is held until its result is handed out, so results never pile up unpulled.
-        else this.release(1)
-        this.wake()
-      })
-      if (cancel !== undefined && !ended) this.running.add(cancel)
+  /** Runs the task for each connection of `connections` in turn, each once a slot is free. */
+  readonly offer = (connections: Chunk.Chunk<Connection>): Effect.Effect<void> => {
+    const iterator = connections[Symbol.iterator]()
+    let next = iterator.next()
+    const loop: Effect.Effect<void> = Effect.suspend(() => {
+      for (; !next.done; next = iterator.next()) {
+        if (this.held >= this.bound) return Effect.zipRight(this.slotFreed, loop)
+        this.run(next.value)
+      }
       return Effect.void
     })
+    return loop
+  }
+
+  /** Runs a task now, in a free slot. */
+  private run(connection: Connection) {
+    this.held++
+    let cancel: (() => void) | undefined = undefined
+    let ended = false
+    cancel = this.start(connection, (result) => {
+      ended = true
+      if (cancel !== undefined) this.running.delete(cancel)
+      if (result !== undefined) this.ready.push(result)
+      // A slot is held until its result is handed out, so results never pile up unpulled.
+      else this.release(1)
+      this.wake()
+    })
+    if (cancel !== undefined && !ended) this.running.add(cancel)
+  }
 
   ended(exit: Exit.Exit<void, E>) {
     this.upstream = exit
@@ -113,7 +124,7 @@ export const mapConcurrently = <E>(
     const tasks = new Tasks<E>(start, bound)
     yield* Effect.addFinalizer(() => Effect.forEach(tasks.stop(), (connection) => connection.close, { discard: true }))
     yield* Effect.forkScoped(
-      Effect.onExit(Stream.runForEach(upstream, tasks.offer), (exit) => Effect.sync(() => tasks.ended(Exit.asVoid(exit))))
+      Effect.onExit(Stream.runForEachChunk(upstream, tasks.offer), (exit) => Effect.sync(() => tasks.ended(Exit.asVoid(exit))))
     )
     return fromPull(tasks.pull)
   }))

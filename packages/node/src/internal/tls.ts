@@ -175,7 +175,6 @@ const detach = (connection: SocketConnection, unread: Uint8Array | undefined): E
   const socket = connection.socket
   if (socket.destroyed || socket.readableEnded) return Either.left(lost)
   const remote = asTls(connection.remoteAddress)
-  const local = asTls(connection.localAddress)
   upgraded.add(socket)
   const pending = connection.detach()
   const bytes = unread !== undefined && unread.length > 0 ? [unread, ...pending] : pending
@@ -183,7 +182,8 @@ const detach = (connection: SocketConnection, unread: Uint8Array | undefined): E
   return Either.right({
     socket,
     highWaterMark: connection.highWaterMark,
-    addresses: { remote: () => remote, local: () => local },
+    // The local address on first use, as a plain connection reads it (a system call each side).
+    addresses: { remote: () => remote, local: () => asTls(connection.localAddress) },
     remoteHost: socket.remoteAddress
   })
 }
