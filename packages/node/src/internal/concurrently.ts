@@ -111,9 +111,9 @@ class Tasks<E> {
  * is callback-driven (a TLS handshake), dropping the tasks that give nothing: at most `bound`
  * tasks run or wait to be pulled at once (the upstream is not pulled meanwhile), and results come
  * out in the order they finish. No fiber per task: `Stream.mapEffect` runs a sub-stream per
- * element through its merge machinery (400 µs of CPU per element), a fiber and a semaphore permit
- * each cost ~60 µs more per TLS handshake (docs/performance.md). Closing the stream cancels the
- * running tasks and closes the connections nobody pulled.
+ * element through its merge machinery (400 µs of CPU per element), and a fiber plus a semaphore
+ * permit per task were part of the 300–400 µs per TLS handshake this saved (docs/performance.md).
+ * Closing the stream cancels the running tasks and closes the connections nobody pulled.
  */
 export const mapConcurrently = <E>(
   upstream: Stream.Stream<Connection, E>,
