@@ -6,7 +6,6 @@
  *
  * @since 0.1.0
  */
-import type { Connection } from "@effect-socket/socket/Connection"
 import type { Server } from "@effect-socket/socket/Server"
 import { TypeId } from "@effect-socket/socket/Server"
 import type { ServerError } from "@effect-socket/socket/SocketError"
@@ -15,9 +14,11 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as PubSub from "effect/PubSub"
+import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { invalidOption } from "@effect-socket/socket/internal/options"
+import type { Start } from "./internal/concurrently.js"
 import { mapConcurrently } from "./internal/concurrently.js"
 import * as internal from "./internal/tls.js"
 import type * as Tls from "./Tls.js"
@@ -66,19 +67,34 @@ const wrap = (server: Server, config: internal.ServerConfig, maxConcurrentHandsh
   Effect.gen(function*() {
     const address = tlsAddress(server.address)
     const failures = yield* Effect.acquireRelease(PubSub.sliding<ServerError>(256), PubSub.shutdown)
-    const handshake = (connection: Connection) =>
-      internal.upgradeServer(connection, Either.right(config), { address, unread: undefined, owned: true }).pipe(
-        Effect.catchAll((error) =>
-          PubSub.publish(failures, error).pipe(
-            Effect.zipRight(Effect.logDebug(error.message)),
-            Effect.as(undefined)
-          )
+    // Handshakes run on callbacks, not in a fiber each (see `mapConcurrently`); their timer and
+    // their failures' reports use the runtime of the fiber that reads the connections.
+    const handshakes = (runtime: Runtime.Runtime<never>): Start => {
+      const timer = internal.timerIn(runtime, config.handshakeTimeout)
+      const report = (error: ServerError, close: Effect.Effect<void>) =>
+        Runtime.runFork(runtime)(
+          close.pipe(Effect.zipRight(PubSub.publish(failures, error)), Effect.zipRight(Effect.logDebug(error.message)))
         )
-      )
+      return (connection, done) => {
+        const started = internal.startServerHandshake(connection, config, address, timer, (outcome) => {
+          if (Either.isRight(outcome)) return done(outcome.right)
+          done(undefined)
+          report(outcome.left, Effect.void)
+        })
+        if (Either.isRight(started)) return started.right
+        // Not handed to TLS at all (not a Node socket, or reset while queued): closed here.
+        report(started.left, connection.close)
+        done(undefined)
+        return undefined
+      }
+    }
     return {
       [TypeId]: TypeId,
       address,
-      connections: mapConcurrently(server.connections, handshake, maxConcurrentHandshakes),
+      connections: Stream.unwrap(
+        Effect.map(Effect.runtime<never>(), (runtime) =>
+          mapConcurrently(server.connections, handshakes(runtime), maxConcurrentHandshakes))
+      ),
       errors: Stream.merge(server.errors, Stream.fromPubSub(failures))
     } satisfies Server
   })

@@ -1,10 +1,17 @@
 import type { Connection } from "@effect-socket/socket/Connection"
 import { ConnectError, ServerError } from "@effect-socket/socket/SocketError"
 import { isIP } from "@effect-socket/socket/SocketUri"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FiberId from "effect/FiberId"
+import * as FiberRefs from "effect/FiberRefs"
+import { constVoid } from "effect/Function"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import * as crypto from "node:crypto"
 import type * as net from "node:net"
 import * as tls from "node:tls"
@@ -113,14 +120,19 @@ export class TlsSocketConnection extends SocketConnection implements TlsInfo {
   readonly serverName: Option.Option<string>
   readonly peerCertificate: Option.Option<tls.DetailedPeerCertificate>
 
-  constructor(socket: tls.TLSSocket, addresses: AddressFormat, highWaterMark: number, serverName: string | undefined) {
+  constructor(
+    socket: tls.TLSSocket,
+    addresses: AddressFormat,
+    highWaterMark: number,
+    serverName: string | undefined,
+    peer: tls.DetailedPeerCertificate | null = socket.getPeerCertificate(true)
+  ) {
     super(socket, addresses, highWaterMark)
     // Read once now: after the socket closes, Node returns null for all of them.
     this.protocol = socket.getProtocol() ?? "unknown"
     this.cipher = socket.getCipher().name
     this.alpnProtocol = typeof socket.alpnProtocol === "string" ? Option.some(socket.alpnProtocol) : Option.none()
     this.serverName = Option.fromNullable(serverName)
-    const peer = socket.getPeerCertificate(true)
     this.peerCertificate = peer !== null && Object.keys(peer).length > 0 ? Option.some(peer) : Option.none()
   }
 }
@@ -163,7 +175,6 @@ const detach = (connection: SocketConnection, unread: Uint8Array | undefined): E
   const socket = connection.socket
   if (socket.destroyed || socket.readableEnded) return Either.left(lost)
   const remote = asTls(connection.remoteAddress)
-  const local = asTls(connection.localAddress)
   upgraded.add(socket)
   const pending = connection.detach()
   const bytes = unread !== undefined && unread.length > 0 ? [unread, ...pending] : pending
@@ -171,7 +182,8 @@ const detach = (connection: SocketConnection, unread: Uint8Array | undefined): E
   return Either.right({
     socket,
     highWaterMark: connection.highWaterMark,
-    addresses: { remote: () => remote, local: () => local },
+    // The local address on first use, as a plain connection reads it (a system call each side).
+    addresses: { remote: () => remote, local: () => asTls(connection.localAddress) },
     remoteHost: socket.remoteAddress
   })
 }
@@ -247,56 +259,125 @@ export const serverConfig = (
     }
   })
 
-type Outcome = Either.Either<TlsSocketConnection, Failure>
+/** How a handshake ends: with its connection, a failure, or past its timeout. */
+type Outcome = Either.Either<TlsSocketConnection, Failure | "Timeout">
+
+/** Stops a handshake in flight: its listeners and timer go, its socket is destroyed. */
+export type Cancel = () => void
 
 /**
- * Runs a handshake: `start` wraps the plain socket in a `TLSSocket`, and its events report the
- * outcome through `onSecure` or a failure. Whatever the outcome, the temporary listeners go; on
- * failure or interruption the TLS socket is destroyed, and with it the plain socket under it.
+ * Starts a handshake timeout: calls `fire` once unless the returned function stops it first.
+ * A callback rather than a race with a sleeping fiber (`Effect.timeoutFail`: two fibers and
+ * 25–40 µs per handshake, docs/performance.md).
  */
-const runHandshake = (
+export type Timer = (fire: () => void) => () => void
+
+/** The live clock, whose `sleep` is a `setTimeout` (never firing past 2^31 - 1 ms). */
+const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
+const MAX_TIMER_MILLIS = 2 ** 31 - 1
+
+/**
+ * A timer for `timeout` on `clock`, Effect's `Clock` of the fiber the handshake starts from:
+ * on the live clock Node's own timer, as its `sleep` sets; on any other (`TestClock`) a fiber
+ * of `runtime` sleeping on it. `undefined` when it would never fire.
+ */
+const makeTimer = (
+  clock: Clock.Clock,
+  runtime: () => Runtime.Runtime<never>,
+  timeout: Duration.Duration | undefined
+): Timer | undefined => {
+  if (timeout === undefined || !Duration.isFinite(timeout)) return undefined
+  if (clock === liveClock) {
+    const millis = Duration.toMillis(timeout)
+    if (millis > MAX_TIMER_MILLIS) return undefined
+    return (fire) => {
+      const handle = setTimeout(fire, millis)
+      return () => clearTimeout(handle)
+    }
+  }
+  const run = Runtime.runFork(runtime())
+  return (fire) => {
+    const fiber = run(Effect.zipRight(Effect.sleep(timeout), Effect.sync(fire)))
+    return () => fiber.unsafeInterruptAsFork(FiberId.none)
+  }
+}
+
+/** {@link makeTimer} on the clock of `runtime`. */
+export const timerIn = (runtime: Runtime.Runtime<never>, timeout: Duration.Duration | undefined): Timer | undefined =>
+  makeTimer(Context.get(FiberRefs.getOrDefault(runtime.fiberRefs, DefaultServices.currentServices), Clock.Clock), () => runtime, timeout)
+
+/** {@link makeTimer} on the current fiber's clock (its runtime only taken for a test clock). */
+const withTimer = <A, E>(
+  timeout: Duration.Duration | undefined,
+  f: (timer: Timer | undefined) => Effect.Effect<A, E>
+): Effect.Effect<A, E> =>
+  timeout === undefined
+    ? f(undefined)
+    : Effect.clockWith((clock) =>
+      clock === liveClock
+        ? f(makeTimer(clock, () => Runtime.defaultRuntime, timeout))
+        : Effect.flatMap(Effect.runtime<never>(), (runtime) => f(makeTimer(clock, () => runtime, timeout)))
+    )
+
+/**
+ * Runs a handshake: `start` wraps the plain socket in a `TLSSocket`, and its events (or the
+ * timer) report the outcome to `done`, once, through `onSecure` or a failure. Whatever the
+ * outcome, the temporary listeners go; on failure or cancellation the TLS socket is destroyed,
+ * and with it the plain socket under it. Callbacks rather than an effect, so that a server runs
+ * its handshakes without a fiber each.
+ */
+const startHandshake = (
   plain: net.Socket,
   start: () => tls.TLSSocket,
   onSecure: (socket: tls.TLSSocket) => Outcome,
-  secureEvent: "secure" | "secureConnect"
-) =>
-  Effect.async<TlsSocketConnection, Failure>((resume) => {
-    let socket: tls.TLSSocket
-    try {
-      socket = start()
-    } catch (error) {
-      plain.destroy()
-      return resume(Effect.fail(describeTlsError(error, "EINVAL")))
-    }
-    const destroy = () => {
-      // A listener stays so that an error the dying socket still emits is not uncaught.
-      socket.on("error", () => {})
-      socket.destroy()
-    }
-    const finish = (outcome: Outcome) => {
-      cleanup()
-      if (Either.isLeft(outcome)) destroy()
-      resume(outcome)
-    }
-    const onSecureEvent = () => finish(onSecure(socket))
-    const onError = (error: Error) => finish(Either.left(isConnectionLoss(error) ? lost : describeTlsError(error)))
-    // With half-open sockets, a peer's FIN before the handshake ends is only an `end` event.
-    const onLost = () => finish(Either.left(lost))
-    const cleanup = () => {
-      socket.off(secureEvent, onSecureEvent)
-      socket.off("error", onError)
-      socket.off("end", onLost)
-      socket.off("close", onLost)
-    }
-    socket.once(secureEvent, onSecureEvent)
-    socket.on("error", onError)
-    socket.once("end", onLost)
-    socket.once("close", onLost)
-    return Effect.sync(() => {
-      cleanup()
-      destroy()
-    })
-  })
+  secureEvent: "secure" | "secureConnect",
+  timer: Timer | undefined,
+  done: (outcome: Outcome) => void
+): Cancel => {
+  let socket: tls.TLSSocket
+  try {
+    socket = start()
+  } catch (error) {
+    plain.destroy()
+    done(Either.left(describeTlsError(error, "EINVAL")))
+    return constVoid
+  }
+  let settled = false
+  let stopTimer: (() => void) | undefined = undefined
+  const destroy = () => {
+    // A listener stays so that an error the dying socket still emits is not uncaught.
+    socket.on("error", constVoid)
+    socket.destroy()
+  }
+  const cleanup = () => {
+    settled = true
+    stopTimer?.()
+    socket.off(secureEvent, onSecureEvent)
+    socket.off("error", onError)
+    socket.off("end", onLost)
+    socket.off("close", onLost)
+  }
+  const finish = (outcome: Outcome) => {
+    if (settled) return
+    cleanup()
+    if (Either.isLeft(outcome)) destroy()
+    done(outcome)
+  }
+  const onSecureEvent = () => finish(onSecure(socket))
+  const onError = (error: Error) => finish(Either.left(isConnectionLoss(error) ? lost : describeTlsError(error)))
+  // With half-open sockets, a peer's FIN before the handshake ends is only an `end` event.
+  const onLost = () => finish(Either.left(lost))
+  socket.once(secureEvent, onSecureEvent)
+  socket.on("error", onError)
+  socket.once("end", onLost)
+  socket.once("close", onLost)
+  stopTimer = timer?.(() => finish(Either.left("Timeout")))
+  return () => {
+    if (settled) return
+    cleanup()
+    destroy()
+  }
+}
 
 const isConnectionLoss = (error: Error) => {
   const code = (error as NodeJS.ErrnoException).code
@@ -317,31 +398,48 @@ interface UpgradeOptions {
 
 /**
  * Prepares the upgrade of `connection`: the configuration (bad options are reported first) and
- * the socket, or a failure, after which the connection is closed (as after a failed handshake),
- * unless it cannot be upgraded at all and is not `owned`: closing it would close the TLS
- * connection a first upgrade made of it.
+ * the socket, or the failure and whether to close the connection: yes (as after a failed
+ * handshake), unless it cannot be upgraded at all and is not `owned`: closing it would close the
+ * TLS connection a first upgrade made of it.
  */
 const prepare = <C>(
   connection: Connection,
   config: Either.Either<C, Failure>,
   options: UpgradeOptions
-): Effect.Effect<readonly [C, Detached], Failure> => {
+): Either.Either<readonly [C, Detached], { readonly failure: Failure; readonly close: boolean }> => {
   const target = upgradable(connection)
-  const fail = options.owned || Either.isRight(target)
-    ? (failure: Failure) => Effect.zipRight(connection.close, Effect.fail(failure))
-    : Effect.fail
+  const close = options.owned || Either.isRight(target)
   const prepared = Either.flatMap(config, (c) =>
     Either.flatMap(target, (plain) => Either.map(detach(plain, options.unread), (detached) => [c, detached] as const)))
-  return Either.match(prepared, { onLeft: fail, onRight: Effect.succeed })
+  return Either.mapLeft(prepared, (failure) => ({ failure, close }))
 }
 
-const withTimeout = <A>(
-  handshake: Effect.Effect<A, Failure>,
-  timeout: Duration.Duration | undefined
-): Effect.Effect<A, Failure | "Timeout"> =>
-  timeout === undefined
-    ? handshake
-    : Effect.timeoutFail(handshake, { duration: timeout, onTimeout: () => "Timeout" as const })
+/**
+ * An upgrade as an effect: prepares it, then runs the handshake `begin` starts, whose failures
+ * `failed` turns into the caller's error.
+ */
+const upgrade = <C extends { readonly handshakeTimeout: Duration.Duration | undefined }, E>(
+  connection: Connection,
+  config: Either.Either<C, Failure>,
+  options: UpgradeOptions,
+  failed: (failure: Failure | "Timeout", config: C | undefined) => E,
+  begin: (config: C, plain: Detached, timer: Timer | undefined, done: (outcome: Outcome) => void) => Cancel
+): Effect.Effect<TlsSocketConnection, E> =>
+  Effect.suspend(() =>
+    Either.match(prepare(connection, config, options), {
+      onLeft: ({ close, failure }) => {
+        const fail = Effect.fail(failed(failure, undefined))
+        return close ? Effect.zipRight(connection.close, fail) : fail
+      },
+      onRight: ([c, plain]) =>
+        withTimer(c.handshakeTimeout, (timer) =>
+          Effect.async<TlsSocketConnection, E>((resume) => {
+            const cancel = begin(c, plain, timer, (outcome) =>
+              resume(Either.isRight(outcome) ? Either.right(outcome.right) : Either.left(failed(outcome.left, c))))
+            return Effect.sync(cancel)
+          }))
+    })
+  )
 
 /**
  * The client side of a handshake over `connection`: sends `peerName` as SNI unless it is an IP
@@ -352,47 +450,56 @@ export const upgradeClient = (
   connection: Connection,
   config: Either.Either<ClientConfig, Failure>,
   options: UpgradeOptions & { readonly uri: string; readonly peerName: string | undefined }
-): Effect.Effect<TlsSocketConnection, ConnectError> => {
-  const failed = (failure: Failure) =>
-    new ConnectError({ reason: "Failed", uri: options.uri, stage: "TLS handshake", ...failure })
-  return Effect.flatMap(Effect.mapError(prepare(connection, config, options), failed), ([config, plain]) => {
-    const peerName = options.peerName ?? plain.remoteHost ?? ""
-    const serverName = peerName.length > 0 && !isIP(peerName) ? peerName : undefined
-    const handshake = runHandshake(
-      plain.socket,
-      () =>
-        tls.connect({
-          socket: plain.socket,
-          secureContext: config.context,
-          rejectUnauthorized: config.verifyPeer,
-          // Node checks the name only when the chain verified, and against `localhost` when no
-          // servername was given over an existing socket: the name is checked below instead.
-          checkServerIdentity: () => undefined,
-          ...(serverName !== undefined ? { servername: serverName } : {}),
-          ...(config.alpnProtocols !== undefined ? { ALPNProtocols: [...config.alpnProtocols] } : {})
-        }),
-      (socket) => {
-        const mismatch = config.verifyPeerName
-          ? tls.checkServerIdentity(peerName, socket.getPeerCertificate(true))
-          : undefined
-        return mismatch !== undefined
-          ? Either.left(describeTlsError(mismatch))
-          : Either.right(new TlsSocketConnection(socket, plain.addresses, plain.highWaterMark, serverName))
-      },
-      "secureConnect"
-    )
-    return Effect.mapError(withTimeout(handshake, config.handshakeTimeout), (failure) =>
+): Effect.Effect<TlsSocketConnection, ConnectError> =>
+  upgrade(
+    connection,
+    config,
+    options,
+    (failure, config) =>
       failure === "Timeout"
         ? new ConnectError({
           reason: "Timeout",
           uri: options.uri,
           stage: "TLS handshake",
           code: "ETIMEDOUT",
-          timeout: config.handshakeTimeout ?? Duration.zero
+          timeout: config?.handshakeTimeout ?? Duration.zero
         })
-        : failed(failure))
-  })
-}
+        : new ConnectError({ reason: "Failed", uri: options.uri, stage: "TLS handshake", ...failure }),
+    (config, plain, timer, done) => {
+      const peerName = options.peerName ?? plain.remoteHost ?? ""
+      const serverName = peerName.length > 0 && !isIP(peerName) ? peerName : undefined
+      // The peer's certificate as Node builds it for `checkServerIdentity` once the chain
+      // verified, kept: building it walks and converts the whole chain (~200 µs each time).
+      let peer: tls.DetailedPeerCertificate | undefined = undefined
+      return startHandshake(
+        plain.socket,
+        () =>
+          tls.connect({
+            socket: plain.socket,
+            secureContext: config.context,
+            rejectUnauthorized: config.verifyPeer,
+            // Node checks the name only when the chain verified, and against `localhost` when no
+            // servername was given over an existing socket: the name is checked below instead.
+            checkServerIdentity: (_host, certificate) => {
+              peer = certificate as tls.DetailedPeerCertificate
+              return undefined
+            },
+            ...(serverName !== undefined ? { servername: serverName } : {}),
+            ...(config.alpnProtocols !== undefined ? { ALPNProtocols: [...config.alpnProtocols] } : {})
+          }),
+        (socket) => {
+          const certificate = peer ?? socket.getPeerCertificate(true)
+          const mismatch = config.verifyPeerName ? tls.checkServerIdentity(peerName, certificate) : undefined
+          return mismatch !== undefined
+            ? Either.left(describeTlsError(mismatch))
+            : Either.right(new TlsSocketConnection(socket, plain.addresses, plain.highWaterMark, serverName, certificate))
+        },
+        "secureConnect",
+        timer,
+        done
+      )
+    }
+  )
 
 const serverNameContext = (names: ReadonlyMap<string, tls.SecureContext>, requested: string) => {
   const name = requested.toLowerCase()
@@ -412,52 +519,83 @@ const clientVerifyError = (socket: tls.TLSSocket): Error | null => {
 }
 
 /**
- * The server side of a handshake over `connection`. Picks the certificate by SNI name, asks
- * for and verifies a client certificate when `requestCert` is set. Failures are `Handshake`
- * server errors that name `address` and the remote address recorded before the handshake.
+ * The server side of a handshake over a detached socket. Picks the certificate by SNI name, asks
+ * for and verifies a client certificate when `requestCert` is set.
+ */
+const startServer = (config: ServerConfig, plain: Detached, timer: Timer | undefined, done: (outcome: Outcome) => void): Cancel =>
+  startHandshake(
+    plain.socket,
+    () =>
+      new tls.TLSSocket(plain.socket, {
+        isServer: true,
+        secureContext: config.context,
+        requestCert: config.requestCert,
+        rejectUnauthorized: config.requestCert,
+        ...(config.alpnProtocols !== undefined ? { ALPNProtocols: [...config.alpnProtocols] } : {}),
+        ...(config.serverNames.size > 0
+          ? {
+            SNICallback: (name: string, callback: (error: Error | null, context?: tls.SecureContext) => void) =>
+              callback(null, serverNameContext(config.serverNames, name) ?? config.context)
+          }
+          : {})
+      }),
+    (socket) => {
+      const verifyError = config.requestCert ? clientVerifyError(socket) : null
+      return verifyError !== null
+        ? Either.left(describeTlsError(verifyError))
+        : Either.right(new TlsSocketConnection(socket, plain.addresses, plain.highWaterMark, socket.servername || undefined))
+    },
+    "secure",
+    timer,
+    done
+  )
+
+/**
+ * A server-side failure as a `Handshake` server error naming `address` and `remoteAddress` (the
+ * remote address recorded before the handshake: once the socket is destroyed, Node no longer
+ * knows the peer).
+ */
+const serverError = (address: string, remoteAddress: Option.Option<string>) =>
+(failure: Failure | "Timeout", config: ServerConfig | undefined): ServerError =>
+  new ServerError({
+    reason: "Handshake",
+    address,
+    remoteAddress,
+    ...(failure === "Timeout"
+      ? { code: "ETIMEDOUT", detail: `TLS handshake timed out after ${Duration.format(config?.handshakeTimeout ?? Duration.zero)}` }
+      : failure)
+  })
+
+/**
+ * The server side of a handshake over `connection` (see {@link startServer}). Failures are
+ * `Handshake` server errors that name `address` and the client.
  */
 export const upgradeServer = (
   connection: Connection,
   config: Either.Either<ServerConfig, Failure>,
   options: UpgradeOptions & { readonly address: string }
-): Effect.Effect<TlsSocketConnection, ServerError> => {
-  // Recorded now: once the socket is destroyed, Node no longer knows the peer.
-  const remoteAddress = connection.remoteAddress
-  return Effect.flatMap(prepare(connection, config, options), ([config, plain]) => {
-    const handshake = runHandshake(
-      plain.socket,
-      () =>
-        new tls.TLSSocket(plain.socket, {
-          isServer: true,
-          secureContext: config.context,
-          requestCert: config.requestCert,
-          rejectUnauthorized: config.requestCert,
-          ...(config.alpnProtocols !== undefined ? { ALPNProtocols: [...config.alpnProtocols] } : {}),
-          ...(config.serverNames.size > 0
-            ? {
-              SNICallback: (name: string, callback: (error: Error | null, context?: tls.SecureContext) => void) =>
-                callback(null, serverNameContext(config.serverNames, name) ?? config.context)
-            }
-            : {})
-        }),
-      (socket) => {
-        const verifyError = config.requestCert ? clientVerifyError(socket) : null
-        return verifyError !== null
-          ? Either.left(describeTlsError(verifyError))
-          : Either.right(
-            new TlsSocketConnection(socket, plain.addresses, plain.highWaterMark, socket.servername || undefined)
-          )
-      },
-      "secure"
-    )
-    return withTimeout(handshake, config.handshakeTimeout).pipe(
-      Effect.mapError((failure): Failure =>
-        failure === "Timeout"
-          ? { code: "ETIMEDOUT", detail: `TLS handshake timed out after ${Duration.format(config.handshakeTimeout)}` }
-          : failure
+): Effect.Effect<TlsSocketConnection, ServerError> =>
+  upgrade(connection, config, options, serverError(options.address, connection.remoteAddress), startServer)
+
+/**
+ * {@link upgradeServer} for `TlsServer`, without an effect (no fiber per handshake): starts the
+ * handshake over `connection`, which it owns, and reports its outcome to `done`. Returns how to
+ * cancel it, or, when the connection cannot be handed to TLS at all, the error at once: the
+ * caller then closes the connection.
+ */
+export const startServerHandshake = (
+  connection: Connection,
+  config: ServerConfig,
+  address: string,
+  timer: Timer | undefined,
+  done: (outcome: Either.Either<TlsSocketConnection, ServerError>) => void
+): Either.Either<Cancel, ServerError> => {
+  const failed = serverError(address, connection.remoteAddress)
+  return Either.match(prepare(connection, Either.right(config), { unread: undefined, owned: true }), {
+    onLeft: ({ failure }) => Either.left(failed(failure, config)),
+    onRight: ([config, plain]) =>
+      Either.right(
+        startServer(config, plain, timer, (outcome) => done(Either.isRight(outcome) ? Either.right(outcome.right) : Either.left(failed(outcome.left, config))))
       )
-    )
-  }).pipe(
-    Effect.mapError((failure) => new ServerError({ reason: "Handshake", address: options.address, remoteAddress, ...failure }))
-  )
+  })
 }
