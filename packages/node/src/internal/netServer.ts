@@ -14,7 +14,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as net from "node:net"
 import { describe } from "./errno.js"
-import { fromPull } from "./pullStream.js"
+import { fromPull } from "@effect-socket/socket/internal/pullStream"
 import type { AddressFormat } from "./socketConnection.js"
 import { SocketConnection } from "./socketConnection.js"
 
