@@ -1,9 +1,9 @@
 import type { Connection } from "@effect-socket/socket/Connection"
+import { fromPull } from "@effect-socket/socket/internal/pullStream"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Stream from "effect/Stream"
-import { fromPull } from "@effect-socket/socket/internal/pullStream"
 
 /** Results waiting for a pull, and what the pull returns once there are none. */
 class Results<E> {
