@@ -8,12 +8,16 @@
  */
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { Connection } from "./Connection.js"
+import type { HasAcceptPull, Pull } from "./internal/acceptPull.js"
+import { AcceptPull, acceptPullOf, fromStream } from "./internal/acceptPull.js"
+import { onClosed } from "./internal/onClose.js"
 import { dieIfInvalid } from "./internal/options.js"
+import { fromPull } from "./internal/pullStream.js"
+import * as Waiters from "./internal/waiters.js"
 import type { Server } from "./Server.js"
 import { TypeId } from "./Server.js"
 import { ServerError } from "./SocketError.js"
@@ -49,12 +53,17 @@ export interface LimitingServer extends Server {
 }
 
 /**
- * Wraps `server`. A connection holds its slot until it is closed, by `close`, by the peer, or
- * by `Server.serve` when its handler ends. Rejected connections are closed at once and reported
- * on `errors` as `Limit` (`ECONNREFUSED`). Watching for closes runs in the scope's fibers. A
- * `limit` that is neither a positive integer nor `null` is a programming error: the effect dies
- * with an `IllegalArgumentException` (`LimitingServer.make: Invalid option limit: NaN, expected
- * null or an integer from 1 to 2147483647`).
+ * Wraps `server`, which it then consumes alone: through the accept pull that node servers offer
+ * internally (`internal/acceptPull.ts`), else through one pull over `server.connections` made
+ * at once and alive as long as the scope. Its own `connections` stream and the pull it offers
+ * `Server.serve` take from that same pull, so either may be used, one at a time. A connection
+ * holds its slot until it is closed, by `close`, by the peer, or by `Server.serve` when its
+ * handler ends. Rejected connections are closed at once and reported on `errors` as `Limit`
+ * (`ECONNREFUSED`). Closes are noticed from the connection's own close event where it offers
+ * one (node and memory connections), else by a fiber in the scope. A `limit` that is neither a
+ * positive integer nor `null` is a programming error: the effect dies with an
+ * `IllegalArgumentException` (`LimitingServer.make: Invalid option limit: NaN, expected null or
+ * an integer from 1 to 2147483647`).
  *
  * @since 0.1.0
  * @category constructors
@@ -66,59 +75,89 @@ export const make = (server: Server, options: Options): Effect.Effect<LimitingSe
     const pauseOnLimit = limit !== null && (options.pauseOnLimit ?? false)
     const scope = yield* Effect.scope
     const rejections = yield* Effect.acquireRelease(PubSub.sliding<ServerError>(256), PubSub.shutdown)
-    const slots = pauseOnLimit ? yield* Effect.makeSemaphore(limit) : undefined
+    const inner = acceptPullOf(server) ?? (yield* fromStream(server.connections))
     const open = new Set<Connection>()
+    const full = () => limit !== null && open.size >= limit
+    // Pause mode: pulls wait here for a slot; connections pulled beyond the free slots wait in
+    // `pending` (accepted, not handed out), so that the limit holds even under concurrent pulls.
+    const slotFreed = Waiters.make()
+    let pending: Array<Connection> = []
 
-    const admit = (connection: Connection) =>
-      Effect.gen(function*() {
-        open.add(connection)
-        const free = Effect.sync(() => open.delete(connection)).pipe(Effect.zipRight(slots?.release(1) ?? Effect.void))
-        yield* Effect.forkIn(Effect.ensuring(connection.closed, free), scope)
-      })
+    // One function for every connection (no closure per connection).
+    const free = (connection: Connection) => {
+      open.delete(connection)
+      if (pauseOnLimit) slotFreed.notify()
+    }
+
+    /** Admits connections from the front of `pulled` while there are slots; leaves the rest in it. */
+    const admit = (pulled: Array<Connection>): Effect.Effect<Chunk.Chunk<Connection>> => {
+      let n = 0
+      while (n < pulled.length && !full()) open.add(pulled[n++]!)
+      const admitted = pulled.splice(0, n)
+      return Effect.as(
+        Effect.forEach(admitted, (connection) => onClosed(connection, free, scope), { discard: true }),
+        Chunk.unsafeFromArray(admitted)
+      )
+    }
 
     const reject = (connection: Connection) =>
-      Effect.gen(function*() {
+      Effect.suspend(() => {
         const remoteAddress = connection.remoteAddress
-        yield* connection.close
-        yield* PubSub.publish(rejections, new ServerError({
-          reason: "Limit",
-          address: server.address,
-          remoteAddress,
-          code: "ECONNREFUSED",
-          detail: `Connection closed because server reached connection limit of ${limit}`
-        }))
+        return Effect.zipRight(
+          connection.close,
+          PubSub.publish(rejections, new ServerError({
+            reason: "Limit",
+            address: server.address,
+            remoteAddress,
+            code: "ECONNREFUSED",
+            detail: `Connection closed because server reached connection limit of ${limit}`
+          }))
+        )
       })
 
-    const connections = Stream.unwrapScoped(Effect.gen(function*() {
-      const pull = yield* Stream.toPull(server.connections)
-      if (slots === undefined) {
-        // Reject mode: every pulled connection is admitted or rejected at once.
-        const admitOrReject = (connection: Connection) =>
-          limit !== null && open.size >= limit
-            ? Effect.as(reject(connection), Option.none<Connection>())
-            : Effect.as(admit(connection), Option.some(connection))
-        return Stream.repeatEffectChunkOption(Effect.flatMap(pull, (chunk) =>
-          Effect.map(Effect.forEach(chunk, admitOrReject), (results) => Chunk.compact(Chunk.fromIterable(results)))))
-      }
-      // Pause mode: take a slot before each pull, hand out one connection per slot.
-      let pending: Array<Connection> = []
-      const next = Effect.gen(function*() {
-        yield* slots.take(1)
-        if (pending.length === 0) {
-          pending = Array.from(yield* Effect.onError(pull, () => slots.release(1)))
-        }
-        const connection = pending.shift()!
-        yield* admit(connection)
-        return Chunk.of(connection)
-      })
-      return Stream.repeatEffectChunkOption(next)
-    }))
+    // Both modes: interruptible only while waiting, so that connections taken from the inner
+    // server are always handed out, kept pending or rejected (never lost with a slot taken).
 
+    // Reject mode: every pulled connection is admitted or rejected at once; a pull whose
+    // connections were all rejected pulls again.
+    const rejecting: Pull = Effect.uninterruptibleMask((restore) => {
+      const step: Pull = Effect.flatMap(restore(inner), (chunk) => {
+        if (chunk === undefined) return Effect.succeed(undefined)
+        const rest = Chunk.toArray(chunk)
+        const admitted = admit(rest)
+        if (rest.length === 0) return admitted
+        return Effect.flatMap(admitted, (connections) =>
+          Effect.zipRight(
+            Effect.forEach(rest, reject, { discard: true }),
+            Chunk.isEmpty(connections) ? step : Effect.succeed(connections)
+          ))
+      })
+      return step
+    })
+
+    // Pause mode: while full, neither hand out nor pull the inner server (new clients wait in
+    // its backlog); else hand out as many pending connections as there are slots, or pull.
+    const pausing: Pull = Effect.uninterruptibleMask((restore) => {
+      const step: Pull = Effect.suspend(() => {
+        if (full()) return Effect.zipRight(restore(slotFreed.until(() => !full())), step)
+        if (pending.length > 0) return admit(pending)
+        return Effect.flatMap(restore(inner), (chunk) => {
+          if (chunk === undefined) return Effect.succeed(undefined)
+          pending = Chunk.toArray(chunk)
+          return step
+        })
+      })
+      return step
+    })
+
+    const pull = pauseOnLimit ? pausing : rejecting
     return {
       [TypeId]: TypeId,
       address: server.address,
-      connections,
+      connections: fromPull(pull),
       errors: Stream.merge(server.errors, Stream.fromPubSub(rejections)),
-      openConnections: Effect.sync(() => Array.from(open))
-    } satisfies LimitingServer
+      openConnections: Effect.sync(() => Array.from(open)),
+      // `Server.serve` takes this pull directly, without a stream around it.
+      [AcceptPull]: pull
+    } satisfies LimitingServer & HasAcceptPull
   })

@@ -12,13 +12,12 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import { dual } from "effect/Function"
-import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
+import type * as Stream from "effect/Stream"
 import type { Connection } from "./Connection.js"
 import type { Pull } from "./internal/acceptPull.js"
-import { acceptPullOf } from "./internal/acceptPull.js"
+import { acceptPullOf, fromStream } from "./internal/acceptPull.js"
 import { dieIfInvalid } from "./internal/options.js"
 import type { ServerError } from "./SocketError.js"
 
@@ -128,13 +127,7 @@ export const serve: {
       dieIfInvalid("Server.serve", { concurrency }, { concurrency: "positiveOrUnbounded" }),
       pull !== undefined
         ? serveFrom(pull, handler, concurrency)
-        : Effect.scoped(Effect.flatMap(Stream.toPull(server.connections), (streamPull) =>
-          serveFrom(
-            // The stream's pull fails with None at its end and with Some(error) when it fails.
-            Effect.catchAll(streamPull, Option.match({ onNone: () => Effect.succeed(undefined), onSome: Effect.fail })),
-            handler,
-            concurrency
-          )))
+        : Effect.scoped(Effect.flatMap(fromStream(server.connections), (streamPull) => serveFrom(streamPull, handler, concurrency)))
     )
   }
 )

@@ -1,9 +1,9 @@
 import type { Connection } from "@effect-socket/socket/Connection"
+import { fromPull } from "@effect-socket/socket/internal/pullStream"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Stream from "effect/Stream"
-import { fromPull } from "./pullStream.js"
 
 /**
  * Starts a task for `connection` and returns how to cancel it, or `undefined` when it already

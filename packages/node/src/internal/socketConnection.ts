@@ -1,6 +1,9 @@
 import type { Connection } from "@effect-socket/socket/Connection"
 import { TypeId } from "@effect-socket/socket/Connection"
+import type { Callback } from "@effect-socket/socket/internal/onClose"
+import { OnClose } from "@effect-socket/socket/internal/onClose"
 import { PipeTo } from "@effect-socket/socket/internal/pipe"
+import { fromPull } from "@effect-socket/socket/internal/pullStream"
 import { ConnectionError } from "@effect-socket/socket/SocketError"
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
@@ -11,7 +14,6 @@ import * as Sink from "effect/Sink"
 import type * as Stream from "effect/Stream"
 import type * as net from "node:net"
 import { describe } from "./errno.js"
-import { fromPull } from "./pullStream.js"
 import type { ReadCallback } from "./sharedReadBuffer.js"
 import { copyOut, readsWith, stopSharedReads, useSharedReadBuffer } from "./sharedReadBuffer.js"
 
@@ -95,6 +97,8 @@ export class SocketConnection implements Connection {
   private writer: ((data: Uint8Array | string) => Effect.Effect<void, ConnectionError>) | undefined = undefined
   private drain: Effect.Effect<void, ConnectionError> | undefined = undefined
   private readonly onClose: ((socket: net.Socket) => void) | undefined
+  /** The one callback taken through `[OnClose]`, until the socket closes. */
+  private closeCallback: Callback | undefined = undefined
 
   constructor(
     readonly socket: net.Socket,
@@ -164,6 +168,22 @@ export class SocketConnection implements Connection {
     const connection = (this as Owned)[owner]
     connection.onEnd()
     connection.onClose?.(this)
+    const callback = connection.closeCallback
+    if (callback !== undefined) {
+      connection.closeCallback = undefined
+      callback(connection)
+    }
+  }
+
+  /**
+   * Calls `callback` from the shared close listener, instead of a fiber waiting on `closed` (see
+   * `onClose.ts`); at once if the socket is closed already. One callback per connection.
+   */
+  [OnClose](callback: Callback): boolean {
+    if (this.closeCallback !== undefined) return false
+    if (this.socket.closed) callback(this)
+    else this.closeCallback = callback
+    return true
   }
 
   get [TypeId](): TypeId {

@@ -3,12 +3,16 @@
  * its accepted connections in a queue offers the queue's pull effect under {@link AcceptPull},
  * and `serve` pulls it directly instead of running `connections` through `Stream.toPull` (a
  * channel executor step per pull). Servers without it (decorators, test doubles) are served
- * through their stream as before.
+ * through their stream as before, and decorators (`LimitingServer`) may offer a pull of their
+ * own built on their inner server's.
  *
  * @internal
  */
 import type * as Chunk from "effect/Chunk"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import type { Connection } from "../Connection.js"
 import type { ServerError } from "../SocketError.js"
 
@@ -32,3 +36,16 @@ export interface HasAcceptPull {
 /** @internal */
 export const acceptPullOf = (server: object): Pull | undefined =>
   AcceptPull in server ? (server as HasAcceptPull)[AcceptPull] : undefined
+
+/**
+ * A pull over `connections` (`Stream.toPull`, alive as long as the scope): for a server that
+ * offers no pull of its own. The stream's pull fails with `None` at its end and with
+ * `Some(error)` when it fails; this one gives `undefined` and fails with the error.
+ *
+ * @internal
+ */
+export const fromStream = (connections: Stream.Stream<Connection, ServerError>): Effect.Effect<Pull, never, Scope.Scope> =>
+  Effect.map(
+    Stream.toPull(connections),
+    (pull) => Effect.catchAll(pull, Option.match({ onNone: () => Effect.succeed(undefined), onSome: Effect.fail }))
+  )

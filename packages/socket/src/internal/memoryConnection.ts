@@ -10,6 +10,7 @@ import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import { type Connection, TypeId } from "../Connection.js"
 import { ConnectionError } from "../SocketError.js"
+import { type HasOnClose, OnClose } from "./onClose.js"
 import { assertValidOptions } from "./options.js"
 import * as Waiters from "./waiters.js"
 
@@ -100,7 +101,11 @@ const makeConnection = (
     outgoing.waiters.notify()
   })
 
-  return {
+  // Closed in both directions: nothing more can arrive, and nothing more can be sent.
+  const incomingClosed = () => incoming.finished || state === "closed"
+  const outgoingClosed = () => outgoing.finished || outgoing.readerGone
+
+  const connection: Connection & HasOnClose = {
     [TypeId]: TypeId,
     get remoteAddress() {
       return state === "closed" ? Option.none() : address
@@ -126,12 +131,13 @@ const makeConnection = (
       incoming.waiters.notify()
       onClose()
     }),
-    // Closed in both directions: nothing more can arrive, and nothing more can be sent.
-    closed: Effect.zipRight(
-      incoming.waiters.until(() => incoming.finished || state === "closed"),
-      outgoing.waiters.until(() => outgoing.finished || outgoing.readerGone)
-    )
+    closed: Effect.zipRight(incoming.waiters.until(incomingClosed), outgoing.waiters.until(outgoingClosed)),
+    [OnClose]: (callback) => {
+      incoming.waiters.when(incomingClosed, () => outgoing.waiters.when(outgoingClosed, () => callback(connection)))
+      return true
+    }
   }
+  return connection
 }
 
 /** @internal */

@@ -14,11 +14,33 @@ export interface Waiters {
   readonly notify: () => void
   /** Completes as soon as `ready()` is true (at once if it already is). */
   readonly until: (ready: () => boolean) => Effect.Effect<void>
+  /**
+   * Calls `callback` once, as soon as `ready()` is true (at once if it already is), without a
+   * fiber; returns what unregisters it.
+   */
+  readonly when: (ready: () => boolean, callback: () => void) => () => void
 }
+
+const unregistered = () => {}
 
 /** @internal */
 export const make = (): Waiters => {
   const waiting = new Set<() => void>()
+  const when = (ready: () => boolean, callback: () => void) => {
+    if (ready()) {
+      callback()
+      return unregistered
+    }
+    const check = () => {
+      if (!ready()) return
+      waiting.delete(check)
+      callback()
+    }
+    waiting.add(check)
+    return () => {
+      waiting.delete(check)
+    }
+  }
   return {
     notify: () => {
       for (const check of Array.from(waiting)) check()
@@ -26,15 +48,8 @@ export const make = (): Waiters => {
     until: (ready) =>
       Effect.async<void>((resume) => {
         if (ready()) return resume(Effect.void)
-        const check = () => {
-          if (!ready()) return
-          waiting.delete(check)
-          resume(Effect.void)
-        }
-        waiting.add(check)
-        return Effect.sync(() => {
-          waiting.delete(check)
-        })
-      })
+        return Effect.sync(when(ready, () => resume(Effect.void)))
+      }),
+    when
   }
 }

@@ -1,3 +1,9 @@
+/**
+ * A `Stream` around a pull effect (the connection stream of servers, the read stream of node
+ * connections).
+ *
+ * @internal
+ */
 import * as Channel from "effect/Channel"
 import type * as Chunk from "effect/Chunk"
 import type * as Effect from "effect/Effect"
