@@ -18,6 +18,7 @@ import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { invalidOption } from "@effect-socket/socket/internal/options"
+import { timerIn } from "@effect-socket/socket/internal/timer"
 import type { Start } from "./internal/concurrently.js"
 import { mapConcurrently } from "./internal/concurrently.js"
 import * as internal from "./internal/tls.js"
@@ -70,7 +71,7 @@ const wrap = (server: Server, config: internal.ServerConfig, maxConcurrentHandsh
     // Handshakes run on callbacks, not in a fiber each (see `mapConcurrently`); their timer and
     // their failures' reports use the runtime of the fiber that reads the connections.
     const handshakes = (runtime: Runtime.Runtime<never>): Start => {
-      const timer = internal.timerIn(runtime, config.handshakeTimeout)
+      const timer = timerIn(runtime, config.handshakeTimeout)
       const report = (error: ServerError, close: Effect.Effect<void>) =>
         Runtime.runFork(runtime)(
           close.pipe(Effect.zipRight(PubSub.publish(failures, error)), Effect.zipRight(Effect.logDebug(error.message)))

@@ -1,22 +1,18 @@
 import type { Connection } from "@effect-socket/socket/Connection"
 import { ConnectError, ServerError } from "@effect-socket/socket/SocketError"
 import { isIP } from "@effect-socket/socket/SocketUri"
-import * as Clock from "effect/Clock"
-import * as Context from "effect/Context"
-import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as FiberId from "effect/FiberId"
-import * as FiberRefs from "effect/FiberRefs"
 import { constVoid } from "effect/Function"
 import * as Option from "effect/Option"
-import * as Runtime from "effect/Runtime"
 import * as crypto from "node:crypto"
 import type * as net from "node:net"
 import * as tls from "node:tls"
 import type { ClientOptions, ContextOptions, ServerContextOptions, TlsInfo } from "../Tls.js"
 import { invalidOption } from "@effect-socket/socket/internal/options"
+import type { Timer } from "@effect-socket/socket/internal/timer"
+import { withTimer } from "@effect-socket/socket/internal/timer"
 import type { AddressFormat } from "./socketConnection.js"
 import { SocketConnection } from "./socketConnection.js"
 
@@ -264,60 +260,6 @@ type Outcome = Either.Either<TlsSocketConnection, Failure | "Timeout">
 
 /** Stops a handshake in flight: its listeners and timer go, its socket is destroyed. */
 export type Cancel = () => void
-
-/**
- * Starts a handshake timeout: calls `fire` once unless the returned function stops it first.
- * A callback rather than a race with a sleeping fiber (`Effect.timeoutFail`: two fibers and
- * 25–40 µs per handshake, docs/performance.md).
- */
-export type Timer = (fire: () => void) => () => void
-
-/** The live clock, whose `sleep` is a `setTimeout` (never firing past 2^31 - 1 ms). */
-const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
-const MAX_TIMER_MILLIS = 2 ** 31 - 1
-
-/**
- * A timer for `timeout` on `clock`, Effect's `Clock` of the fiber the handshake starts from:
- * on the live clock Node's own timer, as its `sleep` sets; on any other (`TestClock`) a fiber
- * of `runtime` sleeping on it. `undefined` when it would never fire.
- */
-const makeTimer = (
-  clock: Clock.Clock,
-  runtime: () => Runtime.Runtime<never>,
-  timeout: Duration.Duration | undefined
-): Timer | undefined => {
-  if (timeout === undefined || !Duration.isFinite(timeout)) return undefined
-  if (clock === liveClock) {
-    const millis = Duration.toMillis(timeout)
-    if (millis > MAX_TIMER_MILLIS) return undefined
-    return (fire) => {
-      const handle = setTimeout(fire, millis)
-      return () => clearTimeout(handle)
-    }
-  }
-  const run = Runtime.runFork(runtime())
-  return (fire) => {
-    const fiber = run(Effect.zipRight(Effect.sleep(timeout), Effect.sync(fire)))
-    return () => fiber.unsafeInterruptAsFork(FiberId.none)
-  }
-}
-
-/** {@link makeTimer} on the clock of `runtime`. */
-export const timerIn = (runtime: Runtime.Runtime<never>, timeout: Duration.Duration | undefined): Timer | undefined =>
-  makeTimer(Context.get(FiberRefs.getOrDefault(runtime.fiberRefs, DefaultServices.currentServices), Clock.Clock), () => runtime, timeout)
-
-/** {@link makeTimer} on the current fiber's clock (its runtime only taken for a test clock). */
-const withTimer = <A, E>(
-  timeout: Duration.Duration | undefined,
-  f: (timer: Timer | undefined) => Effect.Effect<A, E>
-): Effect.Effect<A, E> =>
-  timeout === undefined
-    ? f(undefined)
-    : Effect.clockWith((clock) =>
-      clock === liveClock
-        ? f(makeTimer(clock, () => Runtime.defaultRuntime, timeout))
-        : Effect.flatMap(Effect.runtime<never>(), (runtime) => f(makeTimer(clock, () => runtime, timeout)))
-    )
 
 /**
  * Runs a handshake: `start` wraps the plain socket in a `TLSSocket`, and its events (or the
