@@ -9,24 +9,11 @@ import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import fc from "fast-check"
 import * as Connection from "../src/Connection.js"
+import { concat, readAll, text } from "./fixtures/bytes.js"
 import { ConnectionError } from "../src/SocketError.js"
 
-const decoder = new TextDecoder()
-const text = (bytes: Uint8Array) => decoder.decode(bytes)
 
-const concat = (chunks: Iterable<Uint8Array>) => {
-  const parts = Array.from(chunks)
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
-}
 
-/** Everything `connection` reads until the peer ends, as one buffer. */
-const readAll = (connection: Connection.Connection) => Effect.map(Stream.runCollect(connection.read), concat)
 
 /** Lets every runnable fiber run until it suspends. */
 const settle = Effect.repeatN(Effect.yieldNow(), 10)

@@ -8,25 +8,13 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import { pipe } from "effect/Function"
 import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
 import fc from "fast-check"
 import * as Connection from "../src/Connection.js"
+import { concat, readAll, text } from "./fixtures/bytes.js"
 
-const decoder = new TextDecoder()
 
-const concat = (chunks: Iterable<Uint8Array>) => {
-  const parts = Array.from(chunks)
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
-}
 
-const readAll = (connection: Connection.Connection) => Effect.map(Stream.runCollect(connection.read), concat)
-const readText = (connection: Connection.Connection) => Effect.map(readAll(connection), (bytes) => decoder.decode(bytes))
+const readText = (connection: Connection.Connection) => Effect.map(readAll(connection), (bytes) => text(bytes))
 
 /** Lets every runnable fiber run until it suspends. */
 const settle = Effect.repeatN(Effect.yieldNow(), 20)
@@ -128,7 +116,7 @@ describe("Connection.pipeTo (memory pairs)", () => {
       yield* Fiber.interrupt(piping)
       yield* a.write("second")
       const pulled = yield* b.pull
-      assert.strictEqual(decoder.decode(concat(Option.getOrThrow(pulled))), "second")
+      assert.strictEqual(text(concat(Option.getOrThrow(pulled))), "second")
       yield* c.write(" and more")
       yield* c.end
       assert.strictEqual(yield* readText(d), "first and more")
