@@ -2,11 +2,15 @@ import type { Connection } from "@effect-socket/socket/Connection"
 import { TypeId } from "@effect-socket/socket/Connection"
 import { PipeTo } from "@effect-socket/socket/internal/pipe"
 import { ConnectionError } from "@effect-socket/socket/SocketError"
+import * as Cause from "effect/Cause"
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
+import * as RuntimeFlags from "effect/RuntimeFlags"
 import * as Sink from "effect/Sink"
 import type * as Stream from "effect/Stream"
 import type * as net from "node:net"
@@ -46,16 +50,31 @@ type SinkLoop = Channel.Channel<Chunk.Chunk<never>, Chunk.Chunk<Uint8Array>, Con
 const endOfStream: Pulled = Exit.succeed(undefined)
 
 /**
- * A running `pipeTo` fast path: the source's reads go straight to `destination`'s socket. Its
- * listeners on the destination's socket are closures, one set per pipe (not per chunk).
+ * A running `pipeTo` fast path: the source's reads go straight to `destination`'s socket. It has
+ * no listeners of its own: the destination's shared listeners find it in its `inbound` list.
  */
-interface Piping {
-  readonly destination: SocketConnection
-  readonly end: boolean
-  readonly resume: (effect: Effect.Effect<void, ConnectionError>) => void
-  readonly onDrain: () => void
-  readonly onError: (error: Error) => void
-  readonly onClose: () => void
+class Piping {
+  /** The next pipe into the same destination (several sources may pipe into one). */
+  nextInbound: Piping | undefined = undefined
+  constructor(
+    readonly source: SocketConnection,
+    readonly destination: SocketConnection,
+    readonly end: boolean,
+    readonly resume: (effect: Effect.Effect<void, ConnectionError>) => void,
+    /** The pipe's fiber when it waits interruptibly, else `undefined` (it cannot be interrupted). */
+    private readonly fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
+  ) {}
+
+  /**
+   * Whether the pipe's fiber was interrupted. Instead of a canceler (an `Effect.async` with one
+   * parks an `onInterrupt` frame stack, ~2.2 KB per idle pipe), the pipe checks this on each of its
+   * events and then detaches: once its fiber is interrupted, no byte goes to the destination, and
+   * the source reads ahead and pauses as without a reader. An interruptible fiber that has been
+   * interrupted is never still waiting on the pipe: its wait was resumed with the interruption.
+   */
+  get interrupted(): boolean {
+    return this.fiber !== undefined && !Cause.isEmpty(this.fiber.getFiberRef(FiberRef.interruptedCause))
+  }
 }
 
 /** The connection a socket belongs to, for the listeners below (shared by every socket: no closure per connection). */
@@ -81,6 +100,8 @@ export class SocketConnection implements Connection {
   private waiter: Waiter | undefined = undefined
   /** The pipe reading this connection, instead of `waiter` and `buffered`, while it runs. */
   private piping: Piping | undefined = undefined
+  /** The pipes writing into this connection, a list through `Piping.nextInbound`. */
+  private inbound: Piping | undefined = undefined
   /**
    * Read at once: Node forgets a socket's addresses when it is destroyed, which is exactly when
    * errors need to name the peer.
@@ -157,13 +178,26 @@ export class SocketConnection implements Connection {
   }
 
   private static onSocketError(this: net.Socket, error: Error) {
-    ;(this as Owned)[owner].onError(error)
+    const connection = (this as Owned)[owner]
+    connection.onError(error)
+    // Then the pipes into this connection fail as a write would.
+    connection.failInbound(() => connection.writeFailure(error))
   }
 
   private static onSocketClose(this: net.Socket) {
     const connection = (this as Owned)[owner]
     connection.onEnd()
+    connection.failInbound(() => connection.closedError())
     connection.onClose?.(this)
+  }
+
+  /** While pipes write into this socket: each waits for its `drain` to read on. */
+  private static onSocketDrain(this: net.Socket) {
+    for (let piping = (this as Owned)[owner].inbound; piping !== undefined;) {
+      const next = piping.nextInbound
+      piping.source.pipeDrained(piping)
+      piping = next
+    }
   }
 
   get [TypeId](): TypeId {
@@ -189,11 +223,15 @@ export class SocketConnection implements Connection {
   private receive(pieces: Array<Uint8Array>, bytes: number): boolean {
     const piping = this.piping
     if (piping !== undefined) {
-      const closed = piping.destination.writable()
-      // Straight to the destination; reading goes on while its buffer is below its mark.
-      if (closed === undefined) return piping.destination.writePieces(pieces)
-      // The pipe fails as a write would; the bytes stay here for the next reader.
-      this.settlePipe(piping, Exit.fail(closed))
+      // An interrupted pipe detaches; the bytes stay here for the next reader.
+      if (piping.interrupted) this.stopPipe(piping)
+      else {
+        const closed = piping.destination.writable()
+        // Straight to the destination; reading goes on while its buffer is below its mark.
+        if (closed === undefined) return piping.destination.writePieces(pieces)
+        // The pipe fails as a write would; the bytes stay here for the next reader.
+        this.settlePipe(piping, Exit.fail(closed))
+      }
     }
     if (this.buffered === undefined) this.buffered = pieces
     else for (const piece of pieces) this.buffered.push(piece)
@@ -377,25 +415,18 @@ export class SocketConnection implements Connection {
    * `Connection.pipeTo`'s fast path into another socket connection (Go's `WriterTo`): the bytes
    * read ahead are written first, then each read goes to the destination's socket from the read
    * callback, with no fiber wake-up per chunk; when the destination's buffer is over its mark the
-   * source stops reading until its `drain`. One `Effect.async` per pipe; its canceler only
-   * detaches the pipe, after which this connection reads ahead and pauses as without a reader.
-   * Errors are the ones `pull` and `write` give. Other destinations take the generic loop.
+   * source stops reading until its `drain`. One `Effect.async` per pipe, without a canceler: an
+   * interrupted pipe detaches at its next event (see `Piping.interrupted`), after which this
+   * connection reads ahead and pauses as without a reader. Errors are the ones `pull` and `write`
+   * give. Other destinations take the generic loop.
    */
   [PipeTo](destination: Connection, end: boolean): Effect.Effect<void, ConnectionError> | undefined {
     if (!(destination instanceof SocketConnection)) return undefined
-    return Effect.async((resume) => {
-      const piping: Piping = {
-        destination,
-        end,
-        resume,
-        onDrain: () => {
-          if (this.piping === piping) this.socket.resume()
-        },
-        onError: (error) => this.settlePipe(piping, Exit.fail(destination.writeFailure(error))),
-        onClose: () => this.settlePipe(piping, Exit.fail(destination.closedError()))
-      }
-      this.startPipe(piping)
-      return Effect.sync(() => this.stopPipe(piping))
+    return Effect.withFiberRuntime((fiber, status) => {
+      const interruptible = RuntimeFlags.interruption(status.runtimeFlags) ? fiber : undefined
+      return Effect.async<void, ConnectionError>((resume) => {
+        this.startPipe(new Piping(this, destination, end, resume, interruptible))
+      })
     })
   }
 
@@ -409,10 +440,7 @@ export class SocketConnection implements Connection {
     const closed = destination.writable()
     if (closed !== undefined) return piping.resume(Exit.fail(closed))
     this.piping = piping
-    const socket = destination.socket
-    socket.on("drain", piping.onDrain)
-    socket.on("error", piping.onError)
-    socket.on("close", piping.onClose)
+    destination.addInbound(piping)
     // What was read ahead goes first, then the end or the error if they came already (a pull
     // takes them in that order too).
     const buffered = this.buffered
@@ -424,9 +452,43 @@ export class SocketConnection implements Connection {
     else this.socket.pause() // until the destination's `drain`
   }
 
+  private addInbound(piping: Piping) {
+    if (this.inbound === undefined) this.socket.on("drain", SocketConnection.onSocketDrain)
+    piping.nextInbound = this.inbound
+    this.inbound = piping
+  }
+
+  private removeInbound(piping: Piping) {
+    if (this.inbound === piping) this.inbound = piping.nextInbound
+    else {
+      let previous = this.inbound
+      while (previous !== undefined && previous.nextInbound !== piping) previous = previous.nextInbound
+      if (previous !== undefined) previous.nextInbound = piping.nextInbound
+    }
+    piping.nextInbound = undefined
+    if (this.inbound === undefined) this.socket.off("drain", SocketConnection.onSocketDrain)
+  }
+
+  /** The destination errored or closed: every pipe into it fails with `error()`. */
+  private failInbound(error: () => ConnectionError) {
+    for (let piping = this.inbound; piping !== undefined;) {
+      const next = piping.nextInbound
+      piping.source.settlePipe(piping, Exit.fail(error()))
+      piping = next
+    }
+  }
+
+  /** The destination drained: read on, unless the pipe was interrupted meanwhile. */
+  private pipeDrained(piping: Piping) {
+    if (this.piping !== piping) return
+    if (piping.interrupted) this.stopPipe(piping)
+    else this.socket.resume()
+  }
+
   /** Source ended or failed (from `wake`): the pipe completes, ending the destination if asked to. */
   private pipeEnded(piping: Piping) {
-    if (this.failure !== undefined) this.settlePipe(piping, Exit.fail(this.failure))
+    if (piping.interrupted) this.stopPipe(piping)
+    else if (this.failure !== undefined) this.settlePipe(piping, Exit.fail(this.failure))
     else if (this.ended) this.settlePipe(piping, piping.end ? piping.destination.end : Exit.void)
   }
 
@@ -434,10 +496,7 @@ export class SocketConnection implements Connection {
   private stopPipe(piping: Piping): boolean {
     if (this.piping !== piping) return false
     this.piping = undefined
-    const socket = piping.destination.socket
-    socket.off("drain", piping.onDrain)
-    socket.off("error", piping.onError)
-    socket.off("close", piping.onClose)
+    piping.destination.removeInbound(piping)
     return true
   }
 
