@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
+import { constVoid } from "effect/Function"
 import * as Option from "effect/Option"
 import * as RuntimeFlags from "effect/RuntimeFlags"
 import * as Sink from "effect/Sink"
@@ -56,14 +57,21 @@ const endOfStream: Pulled = Exit.succeed(undefined)
 class Piping {
   /** The next pipe into the same destination (several sources may pipe into one). */
   nextInbound: Piping | undefined = undefined
+  /** Resumes the pipe's fiber (set when its wait starts). */
+  resume: (effect: Effect.Effect<void, ConnectionError>) => void = constVoid
   constructor(
     readonly source: SocketConnection,
     readonly destination: SocketConnection,
     readonly end: boolean,
-    readonly resume: (effect: Effect.Effect<void, ConnectionError>) => void,
     /** The pipe's fiber when it waits interruptibly, else `undefined` (it cannot be interrupted). */
     private readonly fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
   ) {}
+
+  /** The pipe's `Effect.async` registration. */
+  start(resume: (effect: Effect.Effect<void, ConnectionError>) => void) {
+    this.resume = resume
+    this.source.startPipe(this)
+  }
 
   /**
    * Whether the pipe's fiber was interrupted. Instead of a canceler (an `Effect.async` with one
@@ -424,13 +432,15 @@ export class SocketConnection implements Connection {
     if (!(destination instanceof SocketConnection)) return undefined
     return Effect.withFiberRuntime((fiber, status) => {
       const interruptible = RuntimeFlags.interruption(status.runtimeFlags) ? fiber : undefined
-      return Effect.async<void, ConnectionError>((resume) => {
-        this.startPipe(new Piping(this, destination, end, resume, interruptible))
-      })
+      const piping = new Piping(this, destination, end, interruptible)
+      // Bound rather than a closure: the parked wait keeps its registration, and a bound function
+      // keeps no chain of scopes (100 bytes less per pipe).
+      return Effect.async<void, ConnectionError>(piping.start.bind(piping))
     })
   }
 
-  private startPipe(piping: Piping) {
+  /** Called by `Piping.start` only. */
+  startPipe(piping: Piping) {
     // One reader at a time: the pipe takes over from a waiting pull or an earlier pipe.
     const waiter = this.waiter
     this.waiter = undefined
