@@ -85,6 +85,16 @@ class Piping {
   }
 }
 
+/** A connection's effects, built on first use. */
+class Built {
+  next: Pull | undefined = undefined
+  puller: Effect.Effect<Option.Option<Chunk.Chunk<Uint8Array>>, ConnectionError> | undefined = undefined
+  reader: Stream.Stream<Uint8Array, ConnectionError> | undefined = undefined
+  sinkLoop: SinkLoop | undefined = undefined
+  writer: ((data: Uint8Array | string) => Effect.Effect<void, ConnectionError>) | undefined = undefined
+  drain: Effect.Effect<void, ConnectionError> | undefined = undefined
+}
+
 /** The connection a socket belongs to, for the listeners below (shared by every socket: no closure per connection). */
 const owner: unique symbol = Symbol("@effect-socket/node/SocketConnection")
 interface Owned extends net.Socket {
@@ -115,14 +125,9 @@ export class SocketConnection implements Connection {
    * errors need to name the peer.
    */
   private readonly remote: string | undefined
-  private local: string | undefined = undefined
   private detached = false
-  private next: Pull | undefined = undefined
-  private puller: Effect.Effect<Option.Option<Chunk.Chunk<Uint8Array>>, ConnectionError> | undefined = undefined
-  private reader: Stream.Stream<Uint8Array, ConnectionError> | undefined = undefined
-  private sinkLoop: SinkLoop | undefined = undefined
-  private writer: ((data: Uint8Array | string) => Effect.Effect<void, ConnectionError>) | undefined = undefined
-  private drain: Effect.Effect<void, ConnectionError> | undefined = undefined
+  /** The effects built on first use, in one object that a piped connection never allocates. */
+  private built: Built | undefined = undefined
   private readonly onClose: ((socket: net.Socket) => void) | undefined
 
   constructor(
@@ -223,8 +228,8 @@ export class SocketConnection implements Connection {
 
   get localAddress(): Option.Option<string> {
     if (this.socket.destroyed) return Option.none()
-    this.local ??= this.addresses.local(this.socket)
-    return Option.fromNullable(this.local)
+    // Not kept: Node keeps the address itself, and a destroyed socket has none.
+    return Option.fromNullable(this.addresses.local(this.socket))
   }
 
   /** Takes bytes just read; returns whether reading may go on (read-ahead below the mark). */
@@ -275,7 +280,7 @@ export class SocketConnection implements Connection {
     const waiter = this.waiter
     if (waiter === undefined) return
     this.waiter = undefined
-    waiter(this.next!)
+    waiter(this.built!.next!)
   }
 
   /** What a pull returns now, or `undefined` when it must wait. */
@@ -314,16 +319,20 @@ export class SocketConnection implements Connection {
     })
   }
 
+  private get lazy(): Built {
+    return this.built ??= new Built()
+  }
+
   private get nextPull(): Pull {
-    return this.next ??= this.makePull()
+    return this.lazy.next ??= this.makePull()
   }
 
   get read(): Stream.Stream<Uint8Array, ConnectionError> {
-    return this.reader ??= fromPull(this.nextPull)
+    return this.lazy.reader ??= fromPull(this.nextPull)
   }
 
   get pull(): Effect.Effect<Option.Option<Chunk.Chunk<Uint8Array>>, ConnectionError> {
-    return this.puller ??= Effect.map(this.nextPull, Option.fromNullable)
+    return this.lazy.puller ??= Effect.map(this.nextPull, Option.fromNullable)
   }
 
   private busyError(): ConnectionError {
@@ -346,7 +355,7 @@ export class SocketConnection implements Connection {
 
   /** Waits for `drain`, or fails if the socket errors or closes first. */
   private drained(): Effect.Effect<void, ConnectionError> {
-    return this.drain ??= Effect.async((resume) => {
+    return this.lazy.drain ??= Effect.async((resume) => {
       const socket = this.socket
       const done = (exit: Exit.Exit<void, ConnectionError>) => {
         socket.off("drain", onDrain)
@@ -375,7 +384,7 @@ export class SocketConnection implements Connection {
   }
 
   get write(): (data: Uint8Array | string) => Effect.Effect<void, ConnectionError> {
-    return this.writer ??= (data) =>
+    return this.lazy.writer ??= (data) =>
       Effect.suspend(() => {
         const closed = this.writable()
         if (closed !== undefined) return Exit.fail(closed)
@@ -416,7 +425,7 @@ export class SocketConnection implements Connection {
   }
 
   get sink(): Sink.Sink<void, Uint8Array, never, ConnectionError> {
-    return Sink.fromChannel(this.sinkLoop ??= this.makeSinkLoop())
+    return Sink.fromChannel(this.lazy.sinkLoop ??= this.makeSinkLoop())
   }
 
   /**
