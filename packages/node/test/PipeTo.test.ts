@@ -218,6 +218,42 @@ describe("Connection.pipeTo over sockets", () => {
       assert.strictEqual(sha256([piped, rest]), sha256(payload(total)))
     }))
 
+  it.scoped("interrupted while idle, it forwards nothing that arrives later: the next pull gets it", () =>
+    Effect.gen(function*() {
+      const source = yield* tcpEnd
+      const destination = yield* tcpEnd
+      const piping = yield* Effect.fork(Connection.pipeTo(source.connection, destination.connection))
+      source.peer.write("a")
+      assert.strictEqual((yield* Effect.async<Buffer>((resume) => {
+        destination.peer.once("data", (data: Buffer) => resume(Effect.succeed(data)))
+      })).toString(), "a")
+      yield* Fiber.interrupt(piping)
+      source.peer.write("b")
+      yield* eventually(() => socketOf(source.connection).bytesRead === 2, "b reached the source")
+      const atDestination = yield* Effect.fork(readAll(destination.peer))
+      yield* realSleep(20)
+      yield* destination.connection.end
+      assert.strictEqual((yield* Fiber.join(atDestination)).length, 0)
+      const next = yield* source.connection.pull
+      assert.strictEqual(Buffer.concat(Array.from(Option.getOrThrow(next))).toString(), "b")
+    }))
+
+  it.scoped("uninterruptible, it runs to the source's end though its fiber is interrupted meanwhile", () =>
+    Effect.gen(function*() {
+      const source = yield* tcpEnd
+      const destination = yield* tcpEnd
+      const piping = yield* Effect.fork(Effect.uninterruptible(Connection.pipeTo(source.connection, destination.connection)))
+      yield* realSleep(20)
+      const interrupting = yield* Effect.fork(Fiber.interrupt(piping))
+      yield* realSleep(20)
+      assert.isNull(interrupting.unsafePoll(), "the interruption waits for the pipe")
+      const atDestination = yield* Effect.fork(readAll(destination.peer))
+      source.peer.end("after the interruption")
+      assert.strictEqual((yield* Fiber.join(atDestination)).toString(), "after the interruption")
+      // The pipe completed, then the fiber took its interruption.
+      assert.isTrue(Exit.isInterrupted(yield* Fiber.join(interrupting)))
+    }))
+
   it.scoped("one reader: a pull started during a pipe takes over and the pipe fails with EBUSY", () =>
     Effect.gen(function*() {
       const source = yield* tcpEnd

@@ -11,6 +11,8 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
+import * as FiberRefs from "effect/FiberRefs"
 import { dual } from "effect/Function"
 import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
@@ -132,10 +134,16 @@ export const serve: {
   }
 )
 
+/** The connection a handler fiber serves, in its context next to its scope (internal to `serve`). */
+interface HandledConnection {
+  readonly _: unique symbol
+}
+const HandledConnection = Context.GenericTag<HandledConnection, Connection>("@effect-socket/socket/Server/HandledConnection")
+
 /**
- * `serve` over a pull (see `internal/acceptPull.ts`). Per connection it costs a scope, a fiber
- * and one frame around the handler, and nothing the serving fiber keeps but a set entry: a parked
- * handler holds its fiber, its scope and that frame (see docs/performance.md).
+ * `serve` over a pull (see `internal/acceptPull.ts`). Per connection it costs a scope, a fiber, a
+ * context with the two and an entry in the running handlers' map: the effect each handler fiber
+ * runs is built once per `serve` (see docs/performance.md).
  */
 const serveFrom = <E, R>(
   pull: Pull,
@@ -150,53 +158,79 @@ const serveFrom = <E, R>(
       // Take a slot before pulling, so that a busy server leaves new clients in the backlog.
       const takeSlot = slots === undefined ? undefined : restore(slots.take(1))
       const release = slots === undefined ? Effect.void : slots.release(1)
-      // The running handler fibers (a Set and an observer rather than a FiberSet: FiberSet.run
-      // adds a fiberIdWith, a tap and a second observer per fiber).
-      const handlers = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
+      // The running handler fibers, each with the context it started with (its scope and its
+      // connection). A Map rather than a FiberSet: FiberSet.run adds a fiberIdWith, a tap and an
+      // observer per fiber.
+      const handlers = new Map<Fiber.RuntimeFiber<unknown, unknown>, Context.Context<never>>()
       let onEmpty: (() => void) | undefined = undefined
       const awaitEmpty = Effect.async<void>((resume) => {
         if (handlers.size === 0) return resume(Effect.void)
         onEmpty = () => resume(Effect.void)
       })
-      const interruptAll = Effect.suspend(() => handlers.size === 0 ? Effect.void : Fiber.interruptAll(Array.from(handlers)))
-      // After the handler, in this order: its scope closes, a failure is logged, the connection
-      // closes, the slot is freed.
-      const finish = (connection: Connection, scope: Scope.CloseableScope, exit: Exit.Exit<unknown, unknown>) =>
-        Effect.zipRight(
-          Scope.close(scope, exit),
-          Effect.zipRight(
-            Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)
-              ? Effect.logDebug("connection handler failed", exit.cause)
-              : Effect.void,
-            Effect.zipRight(connection.close, release)
-          )
-        )
-      // One handler fiber, started at once on this fiber's runtime with the connection's scope
-      // added to its context: `provideService` around a fork costs two FiberRefs updates and the
-      // scheduler's hop before the handler runs, 10 µs against 3 µs per connection. The fiber starts
-      // uninterruptible (the runtime was read in this uninterruptible region), so its one frame
-      // around the interruptible handler always runs `finish`.
-      const start = (connection: Connection, scope: Scope.CloseableScope) => {
-        const fiber = Runtime.runFork(
-          Runtime.make({
-            context: Context.add(runtime.context, Scope.Scope, scope) as Context.Context<R>,
-            fiberRefs: runtime.fiberRefs,
-            runtimeFlags: runtime.runtimeFlags
-          }),
-          Effect.matchCauseEffect(Effect.interruptible(handler(connection)), {
-            onFailure: (cause) => finish(connection, scope, Exit.failCause(cause)),
-            onSuccess: () => finish(connection, scope, Exit.void)
-          })
-        )
-        handlers.add(fiber)
-        // Called at once if the handler has already ended.
-        fiber.addObserver(() => {
+      const interruptAll = Effect.suspend(() =>
+        handlers.size === 0 ? Effect.void : Fiber.interruptAll(Array.from(handlers.keys()))
+      )
+      // The handler fiber's last step: leaves the map, and wakes `awaitEmpty` after the last one.
+      const leave = (fiber: Fiber.RuntimeFiber<unknown, unknown>) =>
+        Effect.sync(() => {
           handlers.delete(fiber)
           if (handlers.size > 0 || onEmpty === undefined) return
           const resume = onEmpty
           onEmpty = undefined
           resume()
         })
+      // After the handler, in this order: its scope closes, a failure is logged, the connection
+      // closes, the slot is freed. Each step runs whatever the one before gave (a finalizer or a
+      // connection's `close` may die), so that the fiber always leaves the map.
+      const finish = (exit: Exit.Exit<unknown, unknown>) =>
+        Effect.withFiberRuntime<void>((fiber) => {
+          const context = handlers.get(fiber)!
+          const scope = Context.get(context as Context.Context<Scope.Scope>, Scope.Scope) as Scope.CloseableScope
+          const connection = Context.get(context as Context.Context<HandledConnection>, HandledConnection)
+          return Effect.flatMap(Effect.exit(Scope.close(scope, exit)), (closed) => {
+            const cause = Cause.sequential(
+              Exit.isFailure(exit) ? exit.cause : Cause.empty,
+              Exit.isFailure(closed) ? closed.cause : Cause.empty
+            )
+            return Effect.zipRight(
+              Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logDebug("connection handler failed", cause),
+              Effect.zipRight(Effect.exit(connection.close), Effect.zipRight(release, leave(fiber)))
+            )
+          })
+        })
+      // What every handler fiber runs, built once per `serve` rather than per connection: a
+      // parked handler holds no closure or frame of its own here, only the interruptible region's
+      // `RevertFlags`. The fiber starts with its scope and connection in its context (see
+      // `start`), enters the map with that context (where `finish` finds them, whatever the
+      // handler does to its context), runs the handler interruptibly and `finish`es whatever its
+      // exit.
+      const handled = Effect.matchCauseEffect(Effect.interruptible(Effect.flatMap(HandledConnection, handler)), {
+        onFailure: (cause) => finish(Exit.failCause(cause)),
+        onSuccess: () => finish(Exit.void)
+      })
+      const enter = Effect.withFiberRuntime<void, never, R | HandledConnection>((fiber) => {
+        handlers.set(fiber, fiber.currentContext)
+        return handled
+      })
+      // Handler fibers get their context from the runtime alone: without the parent's stack of
+      // contexts in their fiber refs (a handler fiber is never joined), `runFork` gives each a
+      // one-entry stack instead of a copy of that stack (150 bytes less per parked handler).
+      const fiberRefs = FiberRefs.delete(runtime.fiberRefs, FiberRef.currentContext)
+      // One handler fiber, started at once on this fiber's runtime with the connection and its
+      // scope added to its context: `provideService` around a fork costs two FiberRefs updates and
+      // the scheduler's hop before the handler runs, 10 µs against 3 µs per connection. The fiber
+      // starts uninterruptible (the runtime was read in this uninterruptible region), so it enters
+      // the map and its one frame around the interruptible handler always runs `finish`.
+      const start = (connection: Connection, scope: Scope.CloseableScope) => {
+        const context = Context.add(Context.add(runtime.context, Scope.Scope, scope), HandledConnection, connection)
+        Runtime.runFork(
+          Runtime.make({
+            context: context as Context.Context<R | HandledConnection>,
+            fiberRefs,
+            runtimeFlags: runtime.runtimeFlags
+          }),
+          enter
+        )
       }
       const closeAll = (connections: ReadonlyArray<Connection>) => Effect.forEach(connections, (c) => c.close, { discard: true })
       // A pull may return several connections: each after the first waits for its own slot.

@@ -9,11 +9,13 @@ import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
+import * as Scope from "effect/Scope"
 import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import * as Connection from "../src/Connection.js"
@@ -140,6 +142,41 @@ describe.each([["its stream", false], ["its accept pull", true]] as const)("Serv
       assert.deepStrictEqual(log, ["handle 1", "scope 1", "close 1"])
       yield* end
       assert.isTrue(Exit.isSuccess(yield* Fiber.await(fiber)))
+    }))
+
+  it.effect("the handler's scope is a full scope: finalizers in reverse order with the handler's exit, child scopes and scoped fibers end with it, late finalizers run at once", () =>
+    Effect.gen(function*() {
+      const { connect, log, server } = yield* memoryServer
+      let kept: Scope.Scope | undefined
+      yield* Effect.fork(Server.serve(server, (connection) =>
+        Effect.gen(function*() {
+          const id = idOf(connection)
+          kept = yield* Scope.Scope
+          yield* Effect.addFinalizer((exit) => Effect.sync(() => log.push(`first ${id} ${exit._tag}`)))
+          const child = yield* Scope.fork(kept, ExecutionStrategy.sequential)
+          yield* Scope.addFinalizer(child, Effect.sync(() => log.push(`child ${id}`)))
+          yield* Effect.forkScoped(Effect.onInterrupt(Effect.never, () => Effect.sync(() => log.push(`scoped fiber ${id}`))))
+          yield* Effect.yieldNow()
+          yield* Effect.addFinalizer(() => Effect.sync(() => log.push(`last ${id}`)))
+          return yield* Effect.fail("boom")
+        })))
+      yield* connect()
+      yield* settle
+      assert.deepStrictEqual(log, ["last 1", "scoped fiber 1", "child 1", "first 1 Failure", "close 1"])
+      yield* Scope.addFinalizer(kept!, Effect.sync(() => log.push("late")))
+      assert.strictEqual(log.at(-1), "late")
+    }))
+
+  it.effect("a handler that never uses its scope still sees it closed: a finalizer added afterwards runs at once", () =>
+    Effect.gen(function*() {
+      const { connect, log, server } = yield* memoryServer
+      let kept: Scope.Scope | undefined
+      yield* Effect.fork(Server.serve(server, () => Effect.map(Scope.Scope, (scope) => (kept = scope))))
+      yield* connect()
+      yield* settle
+      assert.deepStrictEqual(log, ["close 1"])
+      yield* Scope.addFinalizerExit(kept!, (exit) => Effect.sync(() => log.push(`late ${exit._tag}`)))
+      assert.deepStrictEqual(log, ["close 1", "late Success"])
     }))
 
   it.effect("a failing or dying handler ends only its own connection", () =>

@@ -5,11 +5,16 @@ import { OnClose } from "@effect-socket/socket/internal/onClose"
 import { PipeTo } from "@effect-socket/socket/internal/pipe"
 import { fromPull } from "@effect-socket/socket/internal/pullStream"
 import { ConnectionError } from "@effect-socket/socket/SocketError"
+import * as Cause from "effect/Cause"
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
+import { constVoid } from "effect/Function"
 import * as Option from "effect/Option"
+import * as RuntimeFlags from "effect/RuntimeFlags"
 import * as Sink from "effect/Sink"
 import type * as Stream from "effect/Stream"
 import type * as net from "node:net"
@@ -48,16 +53,48 @@ type SinkLoop = Channel.Channel<Chunk.Chunk<never>, Chunk.Chunk<Uint8Array>, Con
 const endOfStream: Pulled = Exit.succeed(undefined)
 
 /**
- * A running `pipeTo` fast path: the source's reads go straight to `destination`'s socket. Its
- * listeners on the destination's socket are closures, one set per pipe (not per chunk).
+ * A running `pipeTo` fast path: the source's reads go straight to `destination`'s socket. It has
+ * no listeners of its own: the destination's shared listeners find it in its `inbound` list.
  */
-interface Piping {
-  readonly destination: SocketConnection
-  readonly end: boolean
-  readonly resume: (effect: Effect.Effect<void, ConnectionError>) => void
-  readonly onDrain: () => void
-  readonly onError: (error: Error) => void
-  readonly onClose: () => void
+class Piping {
+  /** The next pipe into the same destination (several sources may pipe into one). */
+  nextInbound: Piping | undefined = undefined
+  /** Resumes the pipe's fiber (set when its wait starts). */
+  resume: (effect: Effect.Effect<void, ConnectionError>) => void = constVoid
+  constructor(
+    readonly source: SocketConnection,
+    readonly destination: SocketConnection,
+    readonly end: boolean,
+    /** The pipe's fiber when it waits interruptibly, else `undefined` (it cannot be interrupted). */
+    private readonly fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
+  ) {}
+
+  /** The pipe's `Effect.async` registration. */
+  start(resume: (effect: Effect.Effect<void, ConnectionError>) => void) {
+    this.resume = resume
+    this.source.startPipe(this)
+  }
+
+  /**
+   * Whether the pipe's fiber was interrupted. Instead of a canceler (an `Effect.async` with one
+   * parks an `onInterrupt` frame stack, ~2.2 KB per idle pipe), the pipe checks this on each of its
+   * events and then detaches: once its fiber is interrupted, no byte goes to the destination, and
+   * the source reads ahead and pauses as without a reader. An interruptible fiber that has been
+   * interrupted is never still waiting on the pipe: its wait was resumed with the interruption.
+   */
+  get interrupted(): boolean {
+    return this.fiber !== undefined && !Cause.isEmpty(this.fiber.getFiberRef(FiberRef.interruptedCause))
+  }
+}
+
+/** A connection's effects, built on first use. */
+class Built {
+  next: Pull | undefined = undefined
+  puller: Effect.Effect<Option.Option<Chunk.Chunk<Uint8Array>>, ConnectionError> | undefined = undefined
+  reader: Stream.Stream<Uint8Array, ConnectionError> | undefined = undefined
+  sinkLoop: SinkLoop | undefined = undefined
+  writer: ((data: Uint8Array | string) => Effect.Effect<void, ConnectionError>) | undefined = undefined
+  drain: Effect.Effect<void, ConnectionError> | undefined = undefined
 }
 
 /** The connection a socket belongs to, for the listeners below (shared by every socket: no closure per connection). */
@@ -83,19 +120,16 @@ export class SocketConnection implements Connection {
   private waiter: Waiter | undefined = undefined
   /** The pipe reading this connection, instead of `waiter` and `buffered`, while it runs. */
   private piping: Piping | undefined = undefined
+  /** The pipes writing into this connection, a list through `Piping.nextInbound`. */
+  private inbound: Piping | undefined = undefined
   /**
    * Read at once: Node forgets a socket's addresses when it is destroyed, which is exactly when
    * errors need to name the peer.
    */
   private readonly remote: string | undefined
-  private local: string | undefined = undefined
   private detached = false
-  private next: Pull | undefined = undefined
-  private puller: Effect.Effect<Option.Option<Chunk.Chunk<Uint8Array>>, ConnectionError> | undefined = undefined
-  private reader: Stream.Stream<Uint8Array, ConnectionError> | undefined = undefined
-  private sinkLoop: SinkLoop | undefined = undefined
-  private writer: ((data: Uint8Array | string) => Effect.Effect<void, ConnectionError>) | undefined = undefined
-  private drain: Effect.Effect<void, ConnectionError> | undefined = undefined
+  /** The effects built on first use, in one object that a piped connection never allocates. */
+  private built: Built | undefined = undefined
   private readonly onClose: ((socket: net.Socket) => void) | undefined
   /** The one callback taken through `[OnClose]`, until the socket closes. */
   private closeCallback: Callback | undefined = undefined
@@ -161,12 +195,16 @@ export class SocketConnection implements Connection {
   }
 
   private static onSocketError(this: net.Socket, error: Error) {
-    ;(this as Owned)[owner].onError(error)
+    const connection = (this as Owned)[owner]
+    connection.onError(error)
+    // Then the pipes into this connection fail as a write would.
+    connection.failInbound(() => connection.writeFailure(error))
   }
 
   private static onSocketClose(this: net.Socket) {
     const connection = (this as Owned)[owner]
     connection.onEnd()
+    connection.failInbound(() => connection.closedError())
     connection.onClose?.(this)
     const callback = connection.closeCallback
     if (callback !== undefined) {
@@ -186,6 +224,15 @@ export class SocketConnection implements Connection {
     return true
   }
 
+  /** While pipes write into this socket: each waits for its `drain` to read on. */
+  private static onSocketDrain(this: net.Socket) {
+    for (let piping = (this as Owned)[owner].inbound; piping !== undefined;) {
+      const next = piping.nextInbound
+      piping.source.pipeDrained(piping)
+      piping = next
+    }
+  }
+
   get [TypeId](): TypeId {
     return TypeId
   }
@@ -201,19 +248,23 @@ export class SocketConnection implements Connection {
 
   get localAddress(): Option.Option<string> {
     if (this.socket.destroyed) return Option.none()
-    this.local ??= this.addresses.local(this.socket)
-    return Option.fromNullable(this.local)
+    // Not kept: Node keeps the address itself, and a destroyed socket has none.
+    return Option.fromNullable(this.addresses.local(this.socket))
   }
 
   /** Takes bytes just read; returns whether reading may go on (read-ahead below the mark). */
   private receive(pieces: Array<Uint8Array>, bytes: number): boolean {
     const piping = this.piping
     if (piping !== undefined) {
-      const closed = piping.destination.writable()
-      // Straight to the destination; reading goes on while its buffer is below its mark.
-      if (closed === undefined) return piping.destination.writePieces(pieces)
-      // The pipe fails as a write would; the bytes stay here for the next reader.
-      this.settlePipe(piping, Exit.fail(closed))
+      // An interrupted pipe detaches; the bytes stay here for the next reader.
+      if (piping.interrupted) this.stopPipe(piping)
+      else {
+        const closed = piping.destination.writable()
+        // Straight to the destination; reading goes on while its buffer is below its mark.
+        if (closed === undefined) return piping.destination.writePieces(pieces)
+        // The pipe fails as a write would; the bytes stay here for the next reader.
+        this.settlePipe(piping, Exit.fail(closed))
+      }
     }
     if (this.buffered === undefined) this.buffered = pieces
     else for (const piece of pieces) this.buffered.push(piece)
@@ -249,7 +300,7 @@ export class SocketConnection implements Connection {
     const waiter = this.waiter
     if (waiter === undefined) return
     this.waiter = undefined
-    waiter(this.next!)
+    waiter(this.built!.next!)
   }
 
   /** What a pull returns now, or `undefined` when it must wait. */
@@ -288,16 +339,20 @@ export class SocketConnection implements Connection {
     })
   }
 
+  private get lazy(): Built {
+    return this.built ??= new Built()
+  }
+
   private get nextPull(): Pull {
-    return this.next ??= this.makePull()
+    return this.lazy.next ??= this.makePull()
   }
 
   get read(): Stream.Stream<Uint8Array, ConnectionError> {
-    return this.reader ??= fromPull(this.nextPull)
+    return this.lazy.reader ??= fromPull(this.nextPull)
   }
 
   get pull(): Effect.Effect<Option.Option<Chunk.Chunk<Uint8Array>>, ConnectionError> {
-    return this.puller ??= Effect.map(this.nextPull, Option.fromNullable)
+    return this.lazy.puller ??= Effect.map(this.nextPull, Option.fromNullable)
   }
 
   private busyError(): ConnectionError {
@@ -320,7 +375,7 @@ export class SocketConnection implements Connection {
 
   /** Waits for `drain`, or fails if the socket errors or closes first. */
   private drained(): Effect.Effect<void, ConnectionError> {
-    return this.drain ??= Effect.async((resume) => {
+    return this.lazy.drain ??= Effect.async((resume) => {
       const socket = this.socket
       const done = (exit: Exit.Exit<void, ConnectionError>) => {
         socket.off("drain", onDrain)
@@ -349,7 +404,7 @@ export class SocketConnection implements Connection {
   }
 
   get write(): (data: Uint8Array | string) => Effect.Effect<void, ConnectionError> {
-    return this.writer ??= (data) =>
+    return this.lazy.writer ??= (data) =>
       Effect.suspend(() => {
         const closed = this.writable()
         if (closed !== undefined) return Exit.fail(closed)
@@ -390,36 +445,31 @@ export class SocketConnection implements Connection {
   }
 
   get sink(): Sink.Sink<void, Uint8Array, never, ConnectionError> {
-    return Sink.fromChannel(this.sinkLoop ??= this.makeSinkLoop())
+    return Sink.fromChannel(this.lazy.sinkLoop ??= this.makeSinkLoop())
   }
 
   /**
    * `Connection.pipeTo`'s fast path into another socket connection (Go's `WriterTo`): the bytes
    * read ahead are written first, then each read goes to the destination's socket from the read
    * callback, with no fiber wake-up per chunk; when the destination's buffer is over its mark the
-   * source stops reading until its `drain`. One `Effect.async` per pipe; its canceler only
-   * detaches the pipe, after which this connection reads ahead and pauses as without a reader.
-   * Errors are the ones `pull` and `write` give. Other destinations take the generic loop.
+   * source stops reading until its `drain`. One `Effect.async` per pipe, without a canceler: an
+   * interrupted pipe detaches at its next event (see `Piping.interrupted`), after which this
+   * connection reads ahead and pauses as without a reader. Errors are the ones `pull` and `write`
+   * give. Other destinations take the generic loop.
    */
   [PipeTo](destination: Connection, end: boolean): Effect.Effect<void, ConnectionError> | undefined {
     if (!(destination instanceof SocketConnection)) return undefined
-    return Effect.async((resume) => {
-      const piping: Piping = {
-        destination,
-        end,
-        resume,
-        onDrain: () => {
-          if (this.piping === piping) this.socket.resume()
-        },
-        onError: (error) => this.settlePipe(piping, Exit.fail(destination.writeFailure(error))),
-        onClose: () => this.settlePipe(piping, Exit.fail(destination.closedError()))
-      }
-      this.startPipe(piping)
-      return Effect.sync(() => this.stopPipe(piping))
+    return Effect.withFiberRuntime((fiber, status) => {
+      const interruptible = RuntimeFlags.interruption(status.runtimeFlags) ? fiber : undefined
+      const piping = new Piping(this, destination, end, interruptible)
+      // Bound rather than a closure: the parked wait keeps its registration, and a bound function
+      // keeps no chain of scopes (100 bytes less per pipe).
+      return Effect.async<void, ConnectionError>(piping.start.bind(piping))
     })
   }
 
-  private startPipe(piping: Piping) {
+  /** Called by `Piping.start` only. */
+  startPipe(piping: Piping) {
     // One reader at a time: the pipe takes over from a waiting pull or an earlier pipe.
     const waiter = this.waiter
     this.waiter = undefined
@@ -429,10 +479,7 @@ export class SocketConnection implements Connection {
     const closed = destination.writable()
     if (closed !== undefined) return piping.resume(Exit.fail(closed))
     this.piping = piping
-    const socket = destination.socket
-    socket.on("drain", piping.onDrain)
-    socket.on("error", piping.onError)
-    socket.on("close", piping.onClose)
+    destination.addInbound(piping)
     // What was read ahead goes first, then the end or the error if they came already (a pull
     // takes them in that order too).
     const buffered = this.buffered
@@ -444,9 +491,43 @@ export class SocketConnection implements Connection {
     else this.socket.pause() // until the destination's `drain`
   }
 
+  private addInbound(piping: Piping) {
+    if (this.inbound === undefined) this.socket.on("drain", SocketConnection.onSocketDrain)
+    piping.nextInbound = this.inbound
+    this.inbound = piping
+  }
+
+  private removeInbound(piping: Piping) {
+    if (this.inbound === piping) this.inbound = piping.nextInbound
+    else {
+      let previous = this.inbound
+      while (previous !== undefined && previous.nextInbound !== piping) previous = previous.nextInbound
+      if (previous !== undefined) previous.nextInbound = piping.nextInbound
+    }
+    piping.nextInbound = undefined
+    if (this.inbound === undefined) this.socket.off("drain", SocketConnection.onSocketDrain)
+  }
+
+  /** The destination errored or closed: every pipe into it fails with `error()`. */
+  private failInbound(error: () => ConnectionError) {
+    for (let piping = this.inbound; piping !== undefined;) {
+      const next = piping.nextInbound
+      piping.source.settlePipe(piping, Exit.fail(error()))
+      piping = next
+    }
+  }
+
+  /** The destination drained: read on, unless the pipe was interrupted meanwhile. */
+  private pipeDrained(piping: Piping) {
+    if (this.piping !== piping) return
+    if (piping.interrupted) this.stopPipe(piping)
+    else this.socket.resume()
+  }
+
   /** Source ended or failed (from `wake`): the pipe completes, ending the destination if asked to. */
   private pipeEnded(piping: Piping) {
-    if (this.failure !== undefined) this.settlePipe(piping, Exit.fail(this.failure))
+    if (piping.interrupted) this.stopPipe(piping)
+    else if (this.failure !== undefined) this.settlePipe(piping, Exit.fail(this.failure))
     else if (this.ended) this.settlePipe(piping, piping.end ? piping.destination.end : Exit.void)
   }
 
@@ -454,10 +535,7 @@ export class SocketConnection implements Connection {
   private stopPipe(piping: Piping): boolean {
     if (this.piping !== piping) return false
     this.piping = undefined
-    const socket = piping.destination.socket
-    socket.off("drain", piping.onDrain)
-    socket.off("error", piping.onError)
-    socket.off("close", piping.onClose)
+    piping.destination.removeInbound(piping)
     return true
   }
 
