@@ -172,7 +172,9 @@ export interface PairOptions {
  *   `read` ends at once (unread bytes are dropped), its writes fail with `Closed` (`EPIPE`) and
  *   the peer's with `Write` (`EPIPE`, `Broken pipe`); this side's addresses become `None`.
  *
- * `read` never fails. Both connections are closed when the scope closes. A `highWaterMark` that
+ * One reader at a time, as over a socket: a reader (`read`, `pull`, `pipeTo`) that starts waiting
+ * while another waits takes over, and the earlier one fails with `Read` (`EBUSY`); `read` fails
+ * with nothing else. Both connections are closed when the scope closes. A `highWaterMark` that
  * is not an integer of 0 or more is a programming error: the effect dies with an
  * `IllegalArgumentException` (`Connection.makePair: Invalid option highWaterMark: -1, expected an
  * integer from 0 to 2147483647`).

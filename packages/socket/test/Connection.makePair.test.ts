@@ -70,6 +70,20 @@ describe("Connection.makePair", () => {
       assert.isTrue(Option.isNone(yield* b.pull))
     }))
 
+  it.scoped("one reader at a time: a second waiting reader takes over, the first fails with EBUSY", () =>
+    Effect.gen(function*() {
+      const [a, b] = yield* Connection.makePair()
+      const first = yield* Effect.fork(b.pull)
+      yield* assertSuspended(first)
+      const second = yield* Effect.fork(readAll(b))
+      const error = yield* Effect.flip(Fiber.join(first))
+      assert.strictEqual(error.code, "EBUSY")
+      assert.include(error.message, "one reader at a time")
+      yield* a.write("all for the second")
+      yield* a.end
+      assert.strictEqual(text(yield* Fiber.join(second)), "all for the second")
+    }))
+
   it.scoped("hands a reader every chunk waiting, in write order, and drops empty writes", () =>
     Effect.gen(function*() {
       const [a, b] = yield* Connection.makePair()

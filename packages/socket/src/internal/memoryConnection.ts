@@ -32,10 +32,12 @@ interface Pipe {
   finished: boolean
   /** The reader closed: nothing more is delivered and writes fail with `EPIPE`. */
   readerGone: boolean
+  /** Counts the pulls that had to wait: a waiting pull whose number is no longer the last lost its turn. */
+  lastReader: number
   readonly waiters: Waiters.Waiters
 }
 
-const makePipe = (): Pipe => ({ chunks: [], bytes: 0, finished: false, readerGone: false, waiters: Waiters.make() })
+const makePipe = (): Pipe => ({ chunks: [], bytes: 0, finished: false, readerGone: false, lastReader: 0, waiters: Waiters.make() })
 
 const encoder = new TextEncoder()
 
@@ -52,7 +54,16 @@ const makeConnection = (
   const closedError = (detail: string) => new ConnectionError({ reason: "Closed", address, code: "EPIPE", detail })
   const brokenPipe = () => new ConnectionError({ reason: "Write", address, code: "EPIPE", detail: "Broken pipe" })
 
-  const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<never>> = Effect.suspend(() => {
+  // One reader at a time, as over a socket: a pull that starts waiting while another waits takes
+  // over, and the earlier one fails with EBUSY instead of sharing the bytes.
+  const busy = () =>
+    new ConnectionError({
+      reason: "Read",
+      address,
+      code: "EBUSY",
+      detail: "Another fiber started reading this connection; a connection has one reader at a time"
+    })
+  const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<ConnectionError>> = Effect.suspend(() => {
     if (incoming.chunks.length > 0) {
       const taken = incoming.chunks
       incoming.chunks = []
@@ -61,9 +72,13 @@ const makeConnection = (
       return Effect.succeed(Chunk.unsafeFromArray(taken))
     }
     if (incoming.finished || incoming.readerGone) return Effect.fail(Option.none())
+    const reader = ++incoming.lastReader
+    incoming.waiters.notify()
     return Effect.zipRight(
-      incoming.waiters.until(() => incoming.chunks.length > 0 || incoming.finished || incoming.readerGone),
-      pull
+      incoming.waiters.until(() =>
+        incoming.lastReader !== reader || incoming.chunks.length > 0 || incoming.finished || incoming.readerGone
+      ),
+      Effect.suspend(() => incoming.lastReader === reader ? pull : Effect.fail(Option.some(busy())))
     )
   })
 
@@ -114,7 +129,7 @@ const makeConnection = (
       return state === "closed" ? Option.none() : Option.some(local)
     },
     read: Stream.repeatEffectChunkOption(pull),
-    pull: Effect.catchAll(Effect.asSome(pull), Effect.succeed),
+    pull: Effect.catchAll(Effect.asSome(pull), Option.match({ onNone: () => Effect.succeedNone, onSome: Effect.fail })),
     write,
     sink: Sink.forEach(write).pipe(Sink.mapEffect(() => end)),
     end,
