@@ -50,7 +50,8 @@ export interface Connection {
    * (FIN) and fails with a {@link ConnectionError} on a reset (`ECONNRESET`). Only pulling reads
    * from the socket: while nobody pulls, nothing is buffered beyond one high-water mark and the
    * peer is slowed by TCP flow control. One reader at a time: over a socket, a second concurrent
-   * reader takes over and the first fails with `EBUSY`.
+   * reader takes over and the first fails with `EBUSY`. A run that stops early (`Stream.take`)
+   * drops the rest of the chunk it last pulled: frame with `pull` when later bytes matter.
    */
   readonly read: Stream.Stream<Uint8Array, ConnectionError>
   /**
