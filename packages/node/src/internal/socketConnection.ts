@@ -548,14 +548,10 @@ export class SocketConnection implements Connection {
       const socket = this.socket
       if (this.detached) return resume(Exit.fail(this.closedError()))
       if (socket.destroyed || socket.writableFinished) return resume(Exit.void)
-      const onFinish = () => {
-        socket.off("close", onFinish)
-        socket.off("finish", onFinish)
-        resume(Exit.void)
-      }
-      socket.once("finish", onFinish)
-      socket.once("close", onFinish)
-      if (!socket.writableEnded) socket.end()
+      // `end(callback)` calls back on `finish`, or with an error when the socket is destroyed
+      // first (also when it was ended already): one callback in the stream's list instead of two
+      // `once` listeners to add and remove.
+      socket.end(() => resume(Exit.void))
     })
   }
 
@@ -570,9 +566,13 @@ export class SocketConnection implements Connection {
   }
 
   get close(): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      this.socket.destroy()
-      return this.closed
+    // Unlike `closed`, no canceler (an `onInterrupt` per close): after `destroy`, "close" follows
+    // within the event loop turn, so an interrupted wait leaves its listener only until then.
+    return Effect.async((resume) => {
+      const socket = this.socket
+      if (socket.closed) return resume(Exit.void)
+      socket.once("close", () => resume(Exit.void))
+      socket.destroy()
     })
   }
 }
