@@ -10,6 +10,7 @@ import { Connector } from "@effect-socket/socket/Connector"
 import { ConnectError, InvalidUriError } from "@effect-socket/socket/SocketError"
 import * as SocketUri from "@effect-socket/socket/SocketUri"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import { tcpAddresses, withTcpScheme } from "./internal/addresses.js"
@@ -55,28 +56,40 @@ export interface Options {
 export const connect = (uri: string, options: Options = NO_OPTIONS): Effect.Effect<Connection, ConnectError, Scope.Scope> => {
   // As ReactPHP: the scheme defaults to tcp://, in messages too.
   const full = withTcpScheme(uri)
-  return Effect.flatMap(parseTarget(full), (target) => {
-    const invalid = (options === NO_OPTIONS ? undefined : invalidOption(options, OPTION_RULES)) ??
-      localFamilyMismatch(options.localAddress, target.host)
-    if (invalid !== undefined) {
-      return Effect.fail(new ConnectError({ reason: "Failed", uri: full, code: "EINVAL", stage: "TCP/IP handshake", detail: invalid }))
-    }
-    return dialScoped({
-      uri: full,
-      stage: "TCP/IP handshake",
-      connect: {
-        host: target.host,
-        port: target.port,
-        noDelay: options.noDelay ?? true,
-        ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
-        ...(options.localPort !== undefined ? { localPort: options.localPort } : {}),
-        ...(options.keepAlive !== undefined && options.keepAlive !== false
-          ? { keepAlive: true, keepAliveInitialDelay: options.keepAlive }
-          : {})
-      },
-      addresses: tcpAddresses,
-      readHighWaterMark: options.readHighWaterMark
-    })
+  // A valid target is checked synchronously (the parse is cached) and dialled without the
+  // `flatMap`s and `mapError` of `parseTarget` per connect; that reports what is wrong otherwise.
+  const parsed = SocketUri.parseEither(full)
+  if (Either.isRight(parsed) && parsed.right.scheme === "tcp" && parsed.right.port !== 0 && SocketUri.isIP(parsed.right.host)) {
+    return connectTo(full, parsed.right, options)
+  }
+  return Effect.flatMap(parseTarget(full), (target) => connectTo(full, target, options))
+}
+
+const connectTo = (
+  full: string,
+  target: SocketUri.SocketUri,
+  options: Options
+): Effect.Effect<Connection, ConnectError, Scope.Scope> => {
+  const invalid = (options === NO_OPTIONS ? undefined : invalidOption(options, OPTION_RULES)) ??
+    localFamilyMismatch(options.localAddress, target.host)
+  if (invalid !== undefined) {
+    return Effect.fail(new ConnectError({ reason: "Failed", uri: full, code: "EINVAL", stage: "TCP/IP handshake", detail: invalid }))
+  }
+  return dialScoped({
+    uri: full,
+    stage: "TCP/IP handshake",
+    connect: {
+      host: target.host,
+      port: target.port,
+      noDelay: options.noDelay ?? true,
+      ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
+      ...(options.localPort !== undefined ? { localPort: options.localPort } : {}),
+      ...(options.keepAlive !== undefined && options.keepAlive !== false
+        ? { keepAlive: true, keepAliveInitialDelay: options.keepAlive }
+        : {})
+    },
+    addresses: tcpAddresses,
+    readHighWaterMark: options.readHighWaterMark
   })
 }
 

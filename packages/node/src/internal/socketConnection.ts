@@ -12,7 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
-import { constVoid } from "effect/Function"
+import { constVoid, identity } from "effect/Function"
 import * as Option from "effect/Option"
 import * as RuntimeFlags from "effect/RuntimeFlags"
 import * as Sink from "effect/Sink"
@@ -44,13 +44,19 @@ export interface SocketConnectionOptions {
   readonly onClose?: (socket: net.Socket) => void
 }
 
-/** What a pull gives: the bytes accumulated, `undefined` at the end of the stream, or the read error. */
-type Pulled = Exit.Exit<Chunk.Chunk<Uint8Array> | undefined, ConnectionError>
+/** The pull behind `read`: the bytes accumulated, `undefined` at the end of the stream, or the read error. */
 type Pull = Effect.Effect<Chunk.Chunk<Uint8Array> | undefined, ConnectionError>
-type Waiter = (resume: Pull) => void
+/** `Connection.pull`: the same, with `None` at the end. */
+type OptionPull = Effect.Effect<Option.Option<Chunk.Chunk<Uint8Array>>, ConnectionError>
+/**
+ * A waiting pull's resume. It is only ever given its own pull (`Built.again`) or a failure, so
+ * the value type does not matter here.
+ */
+type Waiter = (resume: Effect.Effect<unknown, ConnectionError>) => void
 type SinkLoop = Channel.Channel<Chunk.Chunk<never>, Chunk.Chunk<Uint8Array>, ConnectionError, never, void, unknown>
 
-const endOfStream: Pulled = Exit.succeed(undefined)
+const endOfStream = Exit.succeed(undefined)
+const endOfStreamOption = Exit.succeed(Option.none())
 
 /**
  * A running `pipeTo` fast path: the source's reads go straight to `destination`'s socket. It has
@@ -90,7 +96,9 @@ class Piping {
 /** A connection's effects, built on first use. */
 class Built {
   next: Pull | undefined = undefined
-  puller: Effect.Effect<Option.Option<Chunk.Chunk<Uint8Array>>, ConnectionError> | undefined = undefined
+  puller: OptionPull | undefined = undefined
+  /** The pull the waiter runs again when woken (`next` or `puller`). */
+  again: Effect.Effect<unknown, ConnectionError> | undefined = undefined
   reader: Stream.Stream<Uint8Array, ConnectionError> | undefined = undefined
   sinkLoop: SinkLoop | undefined = undefined
   writer: ((data: Uint8Array | string) => Effect.Effect<void, ConnectionError>) | undefined = undefined
@@ -300,43 +308,51 @@ export class SocketConnection implements Connection {
     const waiter = this.waiter
     if (waiter === undefined) return
     this.waiter = undefined
-    waiter(this.built!.next!)
+    waiter(this.built!.again!)
   }
 
-  /** What a pull returns now, or `undefined` when it must wait. */
-  private takeBuffered(): Pulled | undefined {
+  /**
+   * What a pull returns now (the bytes as `some` wraps them, `end`, or the error), or `undefined`
+   * when it must wait.
+   */
+  private takeBuffered<A>(some: (chunk: Chunk.Chunk<Uint8Array>) => A, end: Exit.Exit<A>): Exit.Exit<A, ConnectionError> | undefined {
     const buffered = this.buffered
     if (buffered !== undefined) {
       this.buffered = undefined
       this.bufferedBytes = 0
-      return Exit.succeed(Chunk.unsafeFromArray(buffered))
+      return Exit.succeed(some(Chunk.unsafeFromArray(buffered)))
     }
     if (this.failure !== undefined) return Exit.fail(this.failure)
-    if (this.ended) return endOfStream
+    if (this.ended) return end
     return undefined
   }
 
-  /** The pull behind `read` and `pull`: `undefined` at the end of the stream. */
-  private makePull(): Pull {
+  /**
+   * A pull, `read`'s (`undefined` at the end) or `pull`'s (`Option`): each is built directly
+   * rather than one as an `Effect.map` of the other (a continuation frame per pull).
+   */
+  private makePull<A>(some: (chunk: Chunk.Chunk<Uint8Array>) => A, end: Exit.Exit<A>): Effect.Effect<A, ConnectionError> {
     // No canceler: an interrupted wait leaves a stale waiter, which `wake` tolerates; the socket
     // then reads ahead up to the high-water mark and pauses, as it does for a consumer that
     // stopped pulling.
     // A connection has one reader at a time: a second concurrent reader takes over, and the first
     // fails with EBUSY instead of waiting forever (a stale waiter ignores it).
-    const wait = Effect.async<Chunk.Chunk<Uint8Array> | undefined, ConnectionError>((resume) => {
+    const wait = Effect.async<A, ConnectionError>((resume) => {
       const previous = this.waiter
-      this.waiter = resume
+      this.waiter = resume as Waiter
+      this.built!.again = pull
       if (previous !== undefined) previous(Effect.fail(this.busyError()))
       this.socket.resume()
     })
-    return Effect.suspend(() => {
+    const pull = Effect.suspend(() => {
       // A pipe reading this connection gives way to the new reader.
       if (this.piping !== undefined) this.settlePipe(this.piping, Exit.fail(this.busyError()))
-      const ready = this.takeBuffered()
+      const ready = this.takeBuffered(some, end)
       if (ready === undefined) return wait
       if (!this.ended) this.socket.resume()
       return ready
     })
+    return pull
   }
 
   private get lazy(): Built {
@@ -344,7 +360,7 @@ export class SocketConnection implements Connection {
   }
 
   private get nextPull(): Pull {
-    return this.lazy.next ??= this.makePull()
+    return this.lazy.next ??= this.makePull(identity, endOfStream)
   }
 
   get read(): Stream.Stream<Uint8Array, ConnectionError> {
@@ -352,7 +368,7 @@ export class SocketConnection implements Connection {
   }
 
   get pull(): Effect.Effect<Option.Option<Chunk.Chunk<Uint8Array>>, ConnectionError> {
-    return this.lazy.puller ??= Effect.map(this.nextPull, Option.fromNullable)
+    return this.lazy.puller ??= this.makePull(Option.some, endOfStreamOption)
   }
 
   private busyError(): ConnectionError {
@@ -548,14 +564,10 @@ export class SocketConnection implements Connection {
       const socket = this.socket
       if (this.detached) return resume(Exit.fail(this.closedError()))
       if (socket.destroyed || socket.writableFinished) return resume(Exit.void)
-      const onFinish = () => {
-        socket.off("close", onFinish)
-        socket.off("finish", onFinish)
-        resume(Exit.void)
-      }
-      socket.once("finish", onFinish)
-      socket.once("close", onFinish)
-      if (!socket.writableEnded) socket.end()
+      // `end(callback)` calls back on `finish`, or with an error when the socket is destroyed
+      // first (also when it was ended already): one callback in the stream's list instead of two
+      // `once` listeners to add and remove.
+      socket.end(() => resume(Exit.void))
     })
   }
 
@@ -570,9 +582,13 @@ export class SocketConnection implements Connection {
   }
 
   get close(): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      this.socket.destroy()
-      return this.closed
+    // Unlike `closed`, no canceler (an `onInterrupt` per close): after `destroy`, "close" follows
+    // within the event loop turn, so an interrupted wait leaves its listener only until then.
+    return Effect.async((resume) => {
+      const socket = this.socket
+      if (socket.closed) return resume(Exit.void)
+      socket.once("close", () => resume(Exit.void))
+      socket.destroy()
     })
   }
 }
