@@ -230,7 +230,10 @@ const serveFrom = <E, R>(
       // starts uninterruptible (the runtime was read in this uninterruptible region), so it enters
       // the map and its one frame around the interruptible handler always runs `finish`.
       const start = (connection: Connection, scope: Scope.CloseableScope) => {
-        const context = Context.add(Context.add(runtime.context, Scope.Scope, scope), HandledConnection, connection)
+        // One copy of the runtime's services, not one per `Context.add`.
+        const context = Context.unsafeMake(
+          new Map(runtime.context.unsafeMap).set(Scope.Scope.key, scope).set(HandledConnection.key, connection)
+        )
         Runtime.runFork(
           Runtime.make({
             context: context as Context.Context<R | HandledConnection>,
