@@ -18,8 +18,8 @@ import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { Connection } from "./Connection.js"
-import type { Pull } from "./internal/acceptPull.js"
-import { acceptPullOf, fromStream } from "./internal/acceptPull.js"
+import type { Pull, Push } from "./internal/acceptPull.js"
+import { acceptPullOf, acceptPushOf, fromStream } from "./internal/acceptPull.js"
 import { dieIfInvalid } from "./internal/options.js"
 import type { ServerError } from "./SocketError.js"
 
@@ -128,7 +128,7 @@ export const serve: {
     return Effect.zipRight(
       dieIfInvalid("Server.serve", { concurrency }, { concurrency: "positiveOrUnbounded" }),
       pull !== undefined
-        ? serveFrom(pull, handler, concurrency)
+        ? serveFrom(pull, handler, concurrency, acceptPushOf(server))
         : Effect.scoped(Effect.flatMap(fromStream(server.connections), (streamPull) => serveFrom(streamPull, handler, concurrency)))
     )
   }
@@ -143,12 +143,15 @@ const HandledConnection = Context.GenericTag<HandledConnection, Connection>("@ef
 /**
  * `serve` over a pull (see `internal/acceptPull.ts`). Per connection it costs a scope, a fiber, a
  * context with the two and an entry in the running handlers' map: the effect each handler fiber
- * runs is built once per `serve` (see docs/performance.md).
+ * runs is built once per `serve` (see docs/performance.md). Without a concurrency limit, a server
+ * that offers a push (`AcceptPush`) has its connections' handlers started from its accept callback,
+ * and the pull only tells the end.
  */
 const serveFrom = <E, R>(
   pull: Pull,
   handler: (connection: Connection) => Effect.Effect<unknown, E, R>,
-  concurrency: number | "unbounded"
+  concurrency: number | "unbounded",
+  push?: Push
 ): Effect.Effect<void, ServerError, Exclude<R, Scope.Scope>> =>
   // Uninterruptible but for the waits, so that every connection taken from the pull ends up with
   // a handler or closed. The runtime is read inside: handler fibers start uninterruptible too.
@@ -208,9 +211,14 @@ const serveFrom = <E, R>(
         onFailure: (cause) => finish(Exit.failCause(cause)),
         onSuccess: () => finish(Exit.void)
       })
+      // The scope of the next pushed connection (see `accepted` below).
+      let spare: Scope.CloseableScope | undefined = undefined
+      const makeSpare = Effect.map(Scope.make(), (scope) => {
+        spare = scope
+      })
       const enter = Effect.withFiberRuntime<void, never, R | HandledConnection>((fiber) => {
         handlers.set(fiber, fiber.currentContext)
-        return handled
+        return pushing && spare === undefined ? Effect.zipRight(makeSpare, handled) : handled
       })
       // Handler fibers get their context from the runtime alone: without the parent's stack of
       // contexts in their fiber refs (a handler fiber is never joined), `runFork` gives each a
@@ -222,7 +230,10 @@ const serveFrom = <E, R>(
       // starts uninterruptible (the runtime was read in this uninterruptible region), so it enters
       // the map and its one frame around the interruptible handler always runs `finish`.
       const start = (connection: Connection, scope: Scope.CloseableScope) => {
-        const context = Context.add(Context.add(runtime.context, Scope.Scope, scope), HandledConnection, connection)
+        // One copy of the runtime's services, not one per `Context.add`.
+        const context = Context.unsafeMake(
+          new Map(runtime.context.unsafeMap).set(Scope.Scope.key, scope).set(HandledConnection.key, connection)
+        )
         Runtime.runFork(
           Runtime.make({
             context: context as Context.Context<R | HandledConnection>,
@@ -231,6 +242,18 @@ const serveFrom = <E, R>(
           }),
           enter
         )
+      }
+      // A connection pushed from the server's accept callback (no concurrency limit): its handler
+      // fiber starts there and then, without waking this fiber. `Scope.make` is an effect, so each
+      // handler fiber makes the scope of the next connection as its first step (fibers start
+      // synchronously); should there be none, the connection is left to the pull.
+      let pushing = false
+      const accepted = (connection: Connection): boolean => {
+        const scope = spare
+        if (scope === undefined) return false
+        spare = undefined
+        start(connection, scope)
+        return true
       }
       const closeAll = (connections: ReadonlyArray<Connection>) => Effect.forEach(connections, (c) => c.close, { discard: true })
       // A pull may return several connections: each after the first waits for its own slot.
@@ -257,6 +280,19 @@ const serveFrom = <E, R>(
       })
       const loop = takeSlot === undefined ? step : Effect.zipRight(takeSlot, step)
       // Interrupted or failed: interrupt the handlers and wait for them to close their connections.
-      return Effect.ensuring(loop, interruptAll)
+      if (push === undefined || slots !== undefined) return Effect.ensuring(loop, interruptAll)
+      // Pushed connections stop before the handlers are interrupted.
+      return Effect.flatMap(makeSpare, () => {
+        pushing = true
+        const unregister = push(accepted)
+        return Effect.ensuring(
+          loop,
+          Effect.suspend(() => {
+            pushing = false
+            unregister()
+            return interruptAll
+          })
+        )
+      })
     })
   )

@@ -1,6 +1,6 @@
 import type { Connection } from "@effect-socket/socket/Connection"
-import type { HasAcceptPull } from "@effect-socket/socket/internal/acceptPull"
-import { AcceptPull } from "@effect-socket/socket/internal/acceptPull"
+import type { HasAcceptPull, HasAcceptPush } from "@effect-socket/socket/internal/acceptPull"
+import { AcceptPull, AcceptPush } from "@effect-socket/socket/internal/acceptPull"
 import { fromPull } from "@effect-socket/socket/internal/pullStream"
 import type { Server } from "@effect-socket/socket/Server"
 import { TypeId } from "@effect-socket/socket/Server"
@@ -66,7 +66,9 @@ class AcceptQueue {
       onClose: this.forget
     })
     // A waiting pull takes it at once, so it does not count against the backlog.
-    if (this.waiter !== undefined || this.held.length < this.spec.backlog) {
+    if (this.push !== undefined && this.push(connection)) {
+      this.open.add(socket)
+    } else if (this.waiter !== undefined || this.held.length < this.spec.backlog) {
       this.open.add(socket)
       this.held.push(connection)
       this.wake()
@@ -84,6 +86,16 @@ class AcceptQueue {
   }
 
   /** One function for every socket (no closure per connection). */
+  /** See `AcceptPush`: `Server.serve` takes connections as they come, without a pull. */
+  private push: ((connection: Connection) => boolean) | undefined = undefined
+
+  readonly register = (onConnection: (connection: Connection) => boolean) => {
+    this.push = onConnection
+    return () => {
+      if (this.push === onConnection) this.push = undefined
+    }
+  }
+
   private readonly forget = (socket: net.Socket) => {
     this.open.delete(socket)
   }
@@ -182,6 +194,7 @@ export const listen = (spec: ListenSpec): Effect.Effect<Server, ListenError, Sco
       connections: queue.connections,
       errors: Stream.fromPubSub(errors),
       // `Server.serve` takes the queue's pull directly, without a stream around it.
-      [AcceptPull]: queue.pull
-    } satisfies Server & HasAcceptPull
+      [AcceptPull]: queue.pull,
+      [AcceptPush]: queue.register
+    } satisfies Server & HasAcceptPull & HasAcceptPush
   })

@@ -63,7 +63,10 @@ const endOfStreamOption = Exit.succeed(Option.none())
  * no listeners of its own: the destination's shared listeners find it in its `inbound` list.
  */
 class Piping {
-  /** The next pipe into the same destination (several sources may pipe into one). */
+  /**
+   * The next pipe into the same destination (several sources may pipe into one), then, once the
+   * source has ended, the next pipe waiting for the destination's `finish`.
+   */
   nextInbound: Piping | undefined = undefined
   /** Resumes the pipe's fiber (set when its wait starts). */
   resume: (effect: Effect.Effect<void, ConnectionError>) => void = constVoid
@@ -130,6 +133,8 @@ export class SocketConnection implements Connection {
   private piping: Piping | undefined = undefined
   /** The pipes writing into this connection, a list through `Piping.nextInbound`. */
   private inbound: Piping | undefined = undefined
+  /** The pipes whose source ended, waiting for this socket's `finish` (or `close`), a list likewise. */
+  private ending: Piping | undefined = undefined
   /**
    * Read at once: Node forgets a socket's addresses when it is destroyed, which is exactly when
    * errors need to name the peer.
@@ -213,6 +218,7 @@ export class SocketConnection implements Connection {
     const connection = (this as Owned)[owner]
     connection.onEnd()
     connection.failInbound(() => connection.closedError())
+    connection.settleEnding()
     connection.onClose?.(this)
     const callback = connection.closeCallback
     if (callback !== undefined) {
@@ -230,6 +236,11 @@ export class SocketConnection implements Connection {
     if (this.socket.closed) callback(this)
     else this.closeCallback = callback
     return true
+  }
+
+  /** While pipes wait for this socket's end to be flushed. */
+  private static onSocketFinish(this: net.Socket) {
+    ;(this as Owned)[owner].settleEnding()
   }
 
   /** While pipes write into this socket: each waits for its `drain` to read on. */
@@ -544,7 +555,39 @@ export class SocketConnection implements Connection {
   private pipeEnded(piping: Piping) {
     if (piping.interrupted) this.stopPipe(piping)
     else if (this.failure !== undefined) this.settlePipe(piping, Exit.fail(this.failure))
-    else if (this.ended) this.settlePipe(piping, piping.end ? piping.destination.end : Exit.void)
+    else if (!this.ended) return
+    else if (!piping.end) this.settlePipe(piping, Exit.void)
+    else if (this.stopPipe(piping)) piping.destination.endFor(piping)
+  }
+
+  /**
+   * `end` for a pipe whose source ended, within the pipe's own wait: the pipe's fiber is resumed
+   * once, when the end is flushed, instead of once to run `end` and once more when it completes
+   * (one fiber wake-up and an `Effect.async` less per piped connection). As `end`, it completes
+   * on the socket's `finish` or `close`, at once if either came already.
+   */
+  private endFor(piping: Piping) {
+    const socket = this.socket
+    if (this.detached) return piping.resume(Exit.fail(this.closedError()))
+    if (socket.destroyed || socket.writableFinished) return piping.resume(Exit.void)
+    if (this.ending === undefined) socket.on("finish", SocketConnection.onSocketFinish)
+    piping.nextInbound = this.ending
+    this.ending = piping
+    if (!socket.writableEnded) socket.end()
+  }
+
+  /** The socket finished or closed: the pipes waiting on its end complete. */
+  private settleEnding() {
+    let piping = this.ending
+    if (piping === undefined) return
+    this.ending = undefined
+    this.socket.off("finish", SocketConnection.onSocketFinish)
+    while (piping !== undefined) {
+      const next: Piping | undefined = piping.nextInbound
+      piping.nextInbound = undefined
+      piping.resume(Exit.void)
+      piping = next
+    }
   }
 
   /** Detaches the pipe if it still runs; returns whether it did. */

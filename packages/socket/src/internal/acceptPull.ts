@@ -38,6 +38,29 @@ export const acceptPullOf = (server: object): Pull | undefined =>
   AcceptPull in server ? (server as HasAcceptPull)[AcceptPull] : undefined
 
 /**
+ * The key of a server's push registration, beside its pull: `register(onConnection)` hands each
+ * connection accepted from then on to `onConnection` from the accept callback, instead of waking
+ * a pull (one fiber wake-up less per connection); `onConnection` returns `false` to leave that
+ * connection to the pull after all. Pulls then give only the connections held before, and the
+ * end. Returns the unregistration. One registration at a time: a later one replaces it.
+ *
+ * @internal
+ */
+export const AcceptPush: unique symbol = Symbol.for("@effect-socket/socket/Server/AcceptPush")
+
+/** @internal */
+export type Push = (onConnection: (connection: Connection) => boolean) => () => void
+
+/** @internal */
+export interface HasAcceptPush {
+  readonly [AcceptPush]: Push
+}
+
+/** @internal */
+export const acceptPushOf = (server: object): Push | undefined =>
+  AcceptPush in server ? (server as HasAcceptPush)[AcceptPush] : undefined
+
+/**
  * A pull over `connections` (`Stream.toPull`, alive as long as the scope): for a server that
  * offers no pull of its own. The stream's pull fails with `None` at its end and with
  * `Some(error)` when it fails; this one gives `undefined` and fails with the error.
