@@ -65,11 +65,11 @@ class AcceptQueue {
       sharedReadBuffer: true,
       onClose: this.forget
     })
-    // A waiting pull takes it at once, so it does not count against the backlog.
-    if (this.push !== undefined && this.push(connection)) {
+    // A push or a waiting pull takes it at once, so it does not count against the backlog.
+    const pushed = this.push !== undefined && this.push(connection)
+    if (pushed || this.waiter !== undefined || this.held.length < this.spec.backlog) {
       this.open.add(socket)
-    } else if (this.waiter !== undefined || this.held.length < this.spec.backlog) {
-      this.open.add(socket)
+      if (pushed) return
       this.held.push(connection)
       this.wake()
     } else {
@@ -85,7 +85,6 @@ class AcceptQueue {
     }
   }
 
-  /** One function for every socket (no closure per connection). */
   /** See `AcceptPush`: `Server.serve` takes connections as they come, without a pull. */
   private push: ((connection: Connection) => boolean) | undefined = undefined
 
@@ -96,6 +95,7 @@ class AcceptQueue {
     }
   }
 
+  /** One function for every socket (no closure per connection). */
   private readonly forget = (socket: net.Socket) => {
     this.open.delete(socket)
   }

@@ -1,6 +1,7 @@
 import type { Connection } from "@effect-socket/socket/Connection"
 import { TypeId } from "@effect-socket/socket/Connection"
 import type { Callback } from "@effect-socket/socket/internal/onClose"
+import { busyError } from "@effect-socket/socket/internal/oneReader"
 import { OnClose } from "@effect-socket/socket/internal/onClose"
 import { PipeTo } from "@effect-socket/socket/internal/pipe"
 import { fromPull } from "@effect-socket/socket/internal/pullStream"
@@ -133,8 +134,6 @@ export class SocketConnection implements Connection {
   private piping: Piping | undefined = undefined
   /** The pipes writing into this connection, a list through `Piping.nextInbound`. */
   private inbound: Piping | undefined = undefined
-  /** The pipes whose source ended, waiting for this socket's `finish` (or `close`), a list likewise. */
-  private ending: Piping | undefined = undefined
   /**
    * Read at once: Node forgets a socket's addresses when it is destroyed, which is exactly when
    * errors need to name the peer.
@@ -218,7 +217,6 @@ export class SocketConnection implements Connection {
     const connection = (this as Owned)[owner]
     connection.onEnd()
     connection.failInbound(() => connection.closedError())
-    connection.settleEnding()
     connection.onClose?.(this)
     const callback = connection.closeCallback
     if (callback !== undefined) {
@@ -236,11 +234,6 @@ export class SocketConnection implements Connection {
     if (this.socket.closed) callback(this)
     else this.closeCallback = callback
     return true
-  }
-
-  /** While pipes wait for this socket's end to be flushed. */
-  private static onSocketFinish(this: net.Socket) {
-    ;(this as Owned)[owner].settleEnding()
   }
 
   /** While pipes write into this socket: each waits for its `drain` to read on. */
@@ -383,12 +376,7 @@ export class SocketConnection implements Connection {
   }
 
   private busyError(): ConnectionError {
-    return new ConnectionError({
-      reason: "Read",
-      address: this.peer,
-      code: "EBUSY",
-      detail: "Another fiber started reading this connection; a connection has one reader at a time"
-    })
+    return busyError(this.peer)
   }
 
   private closedError(): ConnectionError {
@@ -557,37 +545,23 @@ export class SocketConnection implements Connection {
     else if (this.failure !== undefined) this.settlePipe(piping, Exit.fail(this.failure))
     else if (!this.ended) return
     else if (!piping.end) this.settlePipe(piping, Exit.void)
-    else if (this.stopPipe(piping)) piping.destination.endFor(piping)
+    else if (this.stopPipe(piping)) piping.destination.endThen(piping.resume)
   }
 
   /**
-   * `end` for a pipe whose source ended, within the pipe's own wait: the pipe's fiber is resumed
-   * once, when the end is flushed, instead of once to run `end` and once more when it completes
-   * (one fiber wake-up and an `Effect.async` less per piped connection). As `end`, it completes
-   * on the socket's `finish` or `close`, at once if either came already.
+   * Half-closes and calls `done` once the end is flushed (`finish`), or when the socket is
+   * destroyed first, at once if either came already; `Closed` after `detach`. Both `end` and a
+   * pipe whose source ended wait with it: the pipe within its own wait, so its fiber is resumed
+   * once, when the end is flushed (one wake-up and an `Effect.async` less per piped connection).
    */
-  private endFor(piping: Piping) {
+  private endThen(done: (exit: Exit.Exit<void, ConnectionError>) => void) {
     const socket = this.socket
-    if (this.detached) return piping.resume(Exit.fail(this.closedError()))
-    if (socket.destroyed || socket.writableFinished) return piping.resume(Exit.void)
-    if (this.ending === undefined) socket.on("finish", SocketConnection.onSocketFinish)
-    piping.nextInbound = this.ending
-    this.ending = piping
-    if (!socket.writableEnded) socket.end()
-  }
-
-  /** The socket finished or closed: the pipes waiting on its end complete. */
-  private settleEnding() {
-    let piping = this.ending
-    if (piping === undefined) return
-    this.ending = undefined
-    this.socket.off("finish", SocketConnection.onSocketFinish)
-    while (piping !== undefined) {
-      const next: Piping | undefined = piping.nextInbound
-      piping.nextInbound = undefined
-      piping.resume(Exit.void)
-      piping = next
-    }
+    if (this.detached) return done(Exit.fail(this.closedError()))
+    if (socket.destroyed || socket.writableFinished) return done(Exit.void)
+    // `end(callback)` calls back on `finish`, or with an error when the socket is destroyed
+    // first (also when it was ended already): one callback in the stream's list instead of two
+    // `once` listeners to add and remove.
+    socket.end(() => done(Exit.void))
   }
 
   /** Detaches the pipe if it still runs; returns whether it did. */
@@ -603,15 +577,7 @@ export class SocketConnection implements Connection {
   }
 
   get end(): Effect.Effect<void, ConnectionError> {
-    return Effect.async((resume) => {
-      const socket = this.socket
-      if (this.detached) return resume(Exit.fail(this.closedError()))
-      if (socket.destroyed || socket.writableFinished) return resume(Exit.void)
-      // `end(callback)` calls back on `finish`, or with an error when the socket is destroyed
-      // first (also when it was ended already): one callback in the stream's list instead of two
-      // `once` listeners to add and remove.
-      socket.end(() => resume(Exit.void))
-    })
+    return Effect.async((resume) => this.endThen(resume))
   }
 
   get closed(): Effect.Effect<void> {

@@ -11,6 +11,7 @@ import * as Stream from "effect/Stream"
 import { type Connection, TypeId } from "../Connection.js"
 import { ConnectionError } from "../SocketError.js"
 import { type HasOnClose, OnClose } from "./onClose.js"
+import { busyError } from "./oneReader.js"
 import { assertValidOptions } from "./options.js"
 import * as Waiters from "./waiters.js"
 
@@ -56,13 +57,6 @@ const makeConnection = (
 
   // One reader at a time, as over a socket: a pull that starts waiting while another waits takes
   // over, and the earlier one fails with EBUSY instead of sharing the bytes.
-  const busy = () =>
-    new ConnectionError({
-      reason: "Read",
-      address,
-      code: "EBUSY",
-      detail: "Another fiber started reading this connection; a connection has one reader at a time"
-    })
   const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<ConnectionError>> = Effect.suspend(() => {
     if (incoming.chunks.length > 0) {
       const taken = incoming.chunks
@@ -78,7 +72,7 @@ const makeConnection = (
       incoming.waiters.until(() =>
         incoming.lastReader !== reader || incoming.chunks.length > 0 || incoming.finished || incoming.readerGone
       ),
-      Effect.suspend(() => incoming.lastReader === reader ? pull : Effect.fail(Option.some(busy())))
+      Effect.suspend(() => incoming.lastReader === reader ? pull : Effect.fail(Option.some(busyError(address))))
     )
   })
 
