@@ -56,13 +56,9 @@ export interface Options {
 export const connect = (uri: string, options: Options = NO_OPTIONS): Effect.Effect<Connection, ConnectError, Scope.Scope> => {
   // As ReactPHP: the scheme defaults to tcp://, in messages too.
   const full = withTcpScheme(uri)
-  // A valid target is checked synchronously (the parse is cached) and dialled without the
-  // `flatMap`s and `mapError` of `parseTarget` per connect; that reports what is wrong otherwise.
-  const parsed = SocketUri.parseEither(full)
-  if (Either.isRight(parsed) && parsed.right.scheme === "tcp" && parsed.right.port !== 0 && SocketUri.isIP(parsed.right.host)) {
-    return connectTo(full, parsed.right, options)
-  }
-  return Effect.flatMap(parseTarget(full), (target) => connectTo(full, target, options))
+  // Checked synchronously (the parse is cached): no effect chain per connect.
+  const target = parseTarget(full)
+  return Either.isLeft(target) ? Effect.fail(target.left) : connectTo(full, target.right, options)
 }
 
 const connectTo = (
@@ -110,14 +106,13 @@ const localFamilyMismatch = (localAddress: string | undefined, host: string) => 
   return `Invalid option localAddress: ${JSON.stringify(localAddress)}, expected an IPv${SocketUri.ipFamily(host)} address as the target is one`
 }
 
-const parseTarget = (uri: string) =>
-  SocketUri.parseClient(uri).pipe(
-    Effect.flatMap((parsed) =>
+const parseTarget = (uri: string): Either.Either<SocketUri.SocketUri, ConnectError> =>
+  Either.mapLeft(
+    Either.flatMap(SocketUri.parseClientEither(uri), (parsed) =>
       parsed.scheme === "tcp"
         ? SocketUri.requireIp(parsed, uri)
-        : Effect.fail(new InvalidUriError({ uri, problem: "UnsupportedScheme" }))
-    ),
-    Effect.mapError(ConnectError.invalidUri)
+        : Either.left(new InvalidUriError({ uri, problem: "UnsupportedScheme" }))),
+    ConnectError.invalidUri
   )
 
 /**

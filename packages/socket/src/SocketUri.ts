@@ -194,7 +194,16 @@ export const parse = (input: string): Effect.Effect<SocketUri, InvalidUriError> 
  * @since 0.1.0
  * @category parsing
  */
-export const parseClient = (input: string): Effect.Effect<SocketUri, InvalidUriError> =>
+export const parseClient = (input: string): Effect.Effect<SocketUri, InvalidUriError> => parseClientEither(input)
+
+/**
+ * {@link parseClient} as an `Either`, for connectors that check a URI synchronously on every
+ * connect (the parse is cached, see {@link parseEither}).
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parseClientEither = (input: string): Either.Either<SocketUri, InvalidUriError> =>
   Either.flatMap(parseEither(input), (uri) => (uri.port === 0 ? invalidPort(input, "port 0 cannot be connected to") : Either.right(uri)))
 
 /**

@@ -276,6 +276,11 @@ describe("SocketUri", () => {
         assertInvalid(run(SocketUri.parseClient(input)), input, problem)
       })
     }
+    it("parseClientEither gives what parseClient gives, for any input", () => {
+      fc.assert(fc.property(fc.oneof(fc.string(), fc.constantFrom("127.0.0.1:0", "[::1]:80", "tls://a.b:443")), (input) => {
+        assert.deepStrictEqual(SocketUri.parseClientEither(input), run(SocketUri.parseClient(input)))
+      }))
+    })
     it("port 0 says why", () => {
       assert.strictEqual(
         assertInvalid(run(SocketUri.parseClient("127.0.0.1:0")), "127.0.0.1:0").message,
